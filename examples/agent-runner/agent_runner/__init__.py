@@ -1,0 +1,3 @@
+"""The agent runner service."""
+
+__version__ = "0.3.1"

@@ -1,0 +1,1 @@
+"""Step plugins, each a module with an `apply(value)` function."""

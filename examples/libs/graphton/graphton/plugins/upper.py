@@ -1,0 +1,2 @@
+def apply(value):
+    return str(value).upper()

@@ -1,0 +1,22 @@
+"""Prints, as JSON, what a PyInstaller executable contains: archive entries and the modules of its PYZ.
+
+Usage: python list_archive.py <executable>   (run with the interpreter that has the PyInstaller that built it)
+"""
+import json
+import sys
+
+from PyInstaller.archive.readers import PKG_ITEM_PYZ, CArchiveReader
+
+
+def main(path):
+    archive = CArchiveReader(path)
+    entries, modules = [], []
+    for name, entry in archive.toc.items():
+        entries.append(name)
+        if entry[-1] == PKG_ITEM_PYZ:
+            modules.extend(archive.open_embedded_archive(name).toc.keys())
+    json.dump({"entries": entries, "modules": modules}, sys.stdout)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,89 @@
+import * as path from 'node:path';
+import { logger } from '@nx/devkit';
+import * as fs from 'fs-extra';
+import { binaryFileName, resolveSpec, RuntimeId } from '../runtimes';
+import type { ProjectRef } from '../runtimes/types';
+import { createStagingDir, hostTarget, promoteFromStaging, writeSideFiles } from '../utils/artifacts';
+import { StigmerError } from '../utils/errors';
+import { killLiveChildren } from '../utils/process';
+import { formatSeconds, formatSize, Progress } from '../utils/progress';
+import { STIGMER_VERSION } from '../utils/version';
+
+export interface BuildBinaryOptions {
+  spec?: string;
+  runtime?: RuntimeId;
+  clean?: boolean;
+  timeout?: number;
+  [runtimeOption: string]: unknown;
+}
+
+/** The folder binaries go to: dist/ beside the service's sources. */
+export function distDir(project: ProjectRef): string {
+  return path.join(project.absRoot, 'dist');
+}
+
+/**
+ * Builds a binary into a private staging folder, writes its checksum and manifest, and only then moves
+ * them into dist/. A failure or an interruption leaves dist/ as it was: the last good binary, never half
+ * of a new one.
+ */
+export async function buildBinary(project: ProjectRef, options: BuildBinaryOptions): Promise<string> {
+  const { runtime, spec } = resolveSpec(project, options);
+  const progress = new Progress('stigmer');
+  logger.info(`[stigmer] building ${project.name} with ${runtime.displayName} from ${path.join(project.root, spec.specFile)}`);
+  const outputDir = distDir(project);
+  const staging = await createStagingDir(outputDir);
+  const stop = (signal: NodeJS.Signals) => {
+    killLiveChildren('SIGKILL');
+    fs.removeSync(staging);
+    removeIfEmpty(outputDir);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    if (options.clean) {
+      progress.phase('clean');
+      for (const file of runtime.workFiles(project, spec)) await fs.remove(file);
+    }
+    const output = await runtime.build({
+      project,
+      spec,
+      stagingDir: staging,
+      clean: options.clean === true,
+      options,
+      progress,
+      timeoutMs: options.timeout ? options.timeout * 1000 : undefined,
+    });
+    progress.phase('verify');
+    const { size } = await fs.stat(output.binaryPath);
+    if (size === 0) throw new StigmerError(`${runtime.displayName} wrote an empty ${path.basename(output.binaryPath)}: see its output above.`);
+    await fs.chmod(output.binaryPath, 0o755);
+    await writeSideFiles(output.binaryPath, {
+      name: spec.binaryName,
+      version: output.version,
+      ...hostTarget(),
+      runtime: runtime.id,
+      runtimeVersions: output.runtimeVersions,
+      builtBy: `stigmer ${STIGMER_VERSION}`,
+    });
+    const finalPath = path.join(outputDir, binaryFileName(spec));
+    await promoteFromStaging(output.binaryPath, finalPath);
+    progress.end();
+    logger.info(`[stigmer] ${path.relative(project.workspaceRoot, finalPath)}: ${formatSize(size)}, built in ${formatSeconds(progress.totalMs)}`);
+    return finalPath;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    await fs.remove(staging);
+    removeIfEmpty(outputDir);
+  }
+}
+
+export function removeIfEmpty(dir: string): void {
+  try {
+    if (fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
+  } catch {
+    // absent or not empty
+  }
+}

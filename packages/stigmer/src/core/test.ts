@@ -1,0 +1,125 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { logger } from '@nx/devkit';
+import * as fs from 'fs-extra';
+import { binaryFileName, resolveSpec, RuntimeId } from '../runtimes';
+import type { CheckResult, ProjectRef } from '../runtimes/types';
+import { sha256File, sideFiles } from '../utils/artifacts';
+import { StigmerError } from '../utils/errors';
+import { lastLines, run } from '../utils/process';
+import { formatSize } from '../utils/progress';
+import { distDir } from './build';
+
+export interface TestBinaryOptions {
+  spec?: string;
+  runtime?: RuntimeId;
+  sizeBudgetMb?: number;
+  smoke?: boolean;
+  args?: string[];
+  expectedExitCode?: number;
+  expectedOutput?: string;
+  timeout?: number;
+  env?: Record<string, string>;
+  checkGitIgnore?: boolean;
+  [runtimeOption: string]: unknown;
+}
+
+/**
+ * Proves a binary is fit to ship: it exists and runs, fits its size budget, matches its checksum, holds every
+ * declared dependency, passes the smoke run, and git ignores it. Prints one line per check.
+ */
+export async function testBinary(project: ProjectRef, options: TestBinaryOptions): Promise<CheckResult[]> {
+  const { runtime, spec } = resolveSpec(project, options);
+  const binaryPath = path.join(distDir(project), binaryFileName(spec));
+  const relative = path.relative(project.workspaceRoot, binaryPath);
+  const checks: CheckResult[] = [];
+  const stat = await fs.stat(binaryPath).catch(() => undefined);
+  if (!stat?.isFile()) {
+    throw new StigmerError(`${relative} does not exist: run nx run ${project.name}:build-binary first.`);
+  }
+  checks.push(await executableCheck(binaryPath, relative));
+  const budget = options.sizeBudgetMb ?? 100;
+  checks.push({
+    name: 'size',
+    ok: stat.size <= budget * 1024 * 1024,
+    detail: stat.size <= budget * 1024 * 1024
+      ? `${formatSize(stat.size)} (budget ${budget} MB)`
+      : `${relative} is ${formatSize(stat.size)}, over its ${budget} MB budget: add large unused packages to the spec's excludes, or raise sizeBudgetMb.`,
+  });
+  checks.push(await checksumCheck(binaryPath, relative, project.name));
+  checks.push(...(await runtime.verify({ project, spec, binaryPath, options })));
+  if (options.smoke !== false) checks.push(await smokeRun(binaryPath, relative, (output) => runtime.diagnose?.(output, spec), options));
+  if (options.checkGitIgnore !== false) checks.push(...(await gitIgnoreChecks(project, [binaryPath, ...runtime.workFiles(project, spec).slice(0, 1)])));
+  for (const check of checks) {
+    (check.ok ? logger.info : logger.error)(`  ${check.ok ? '✔' : '✘'} ${check.name}: ${check.detail}`);
+  }
+  const failed = checks.filter((c) => !c.ok);
+  if (failed.length) {
+    throw new StigmerError(`${failed.length} check${failed.length > 1 ? 's' : ''} failed; first: ${failed[0].detail}`);
+  }
+  logger.info(`[stigmer] ${relative} passed ${checks.length} checks`);
+  return checks;
+}
+
+async function executableCheck(binaryPath: string, relative: string): Promise<CheckResult> {
+  try {
+    await fs.access(binaryPath, fs.constants.X_OK);
+    return { name: 'executable', ok: true, detail: relative };
+  } catch {
+    return { name: 'executable', ok: false, detail: `${relative} has no execute permission: rebuild it, or chmod +x it if a cache restored it without the bit.` };
+  }
+}
+
+async function checksumCheck(binaryPath: string, relative: string, projectName: string): Promise<CheckResult> {
+  const recorded = (await fs.readFile(sideFiles(binaryPath).checksum, 'utf8').catch(() => '')).split(/\s+/)[0];
+  const actual = await sha256File(binaryPath);
+  if (!recorded) return { name: 'checksum', ok: false, detail: `${relative}.sha256 is missing: rebuild with nx run ${projectName}:build-binary.` };
+  return recorded === actual
+    ? { name: 'checksum', ok: true, detail: `sha256 ${actual.slice(0, 12)}… matches ${path.basename(relative)}.sha256` }
+    : { name: 'checksum', ok: false, detail: `${relative} does not match its .sha256 (changed after the build): rebuild with nx run ${projectName}:build-binary.` };
+}
+
+/** Runs the binary from an empty folder, away from the sources and any environment, with the configured expectations. */
+async function smokeRun(binaryPath: string, relative: string, diagnose: (output: string) => string | undefined, options: TestBinaryOptions): Promise<CheckResult> {
+  const cwd = await fs.mkdtemp(path.join(os.tmpdir(), 'stigmer-smoke-'));
+  const args = options.args ?? [];
+  const timeout = options.timeout ?? 60;
+  const expectedExitCode = options.expectedExitCode ?? 0;
+  const command = [relative, ...args].join(' ');
+  try {
+    const { PYTHONPATH, PYTHONHOME, VIRTUAL_ENV, NODE_PATH, ...env } = process.env;
+    void PYTHONPATH, PYTHONHOME, VIRTUAL_ENV, NODE_PATH;
+    const result = await run(binaryPath, args, { cwd, env: { ...env, ...(options.env ?? {}) }, timeoutMs: timeout * 1000 });
+    const output = `${result.stdout}\n${result.stderr}`;
+    const moduleHint = diagnose(output);
+    if (result.timedOut) {
+      return { name: 'smoke run', ok: false, detail: `"${command}" did not exit within ${timeout}s: set test-binary "args" to a command that exits (e.g. ["--version"]), raise "timeout", or set "smoke": false.` };
+    }
+    if (moduleHint) return { name: 'smoke run', ok: false, detail: moduleHint };
+    if (result.exitCode !== expectedExitCode) {
+      return { name: 'smoke run', ok: false, detail: `"${command}" exited ${result.exitCode ?? result.signal}, expected ${expectedExitCode}: ${lastLines(output, 1) || 'no output'}` };
+    }
+    if (options.expectedOutput && !new RegExp(options.expectedOutput).test(output)) {
+      return { name: 'smoke run', ok: false, detail: `"${command}" printed no match for /${options.expectedOutput}/: it printed ${JSON.stringify(lastLines(output, 2).slice(0, 200))}.` };
+    }
+    return { name: 'smoke run', ok: true, detail: `"${command}" exited ${expectedExitCode}${options.expectedOutput ? ` and matched /${options.expectedOutput}/` : ''}` };
+  } finally {
+    await fs.remove(cwd);
+  }
+}
+
+/** git must ignore the outputs, or the next commit ships a 60 MB binary. Skipped outside a git repository. */
+async function gitIgnoreChecks(project: ProjectRef, paths: string[]): Promise<CheckResult[]> {
+  const inRepo = await run('git', ['rev-parse', '--is-inside-work-tree'], { cwd: project.workspaceRoot }).catch(() => undefined);
+  if (inRepo?.exitCode !== 0) return [{ name: 'git ignore', ok: true, detail: 'not a git repository: skipped' }];
+  const result = await run('git', ['check-ignore', '--no-index', ...paths.map((p) => path.relative(project.workspaceRoot, p))], { cwd: project.workspaceRoot });
+  const ignored = new Set(result.stdout.split(/\r?\n/).map((l) => l.trim()).filter(Boolean));
+  const gitignore = path.join(project.root, '.gitignore');
+  return paths.map((p) => {
+    const rel = path.relative(project.workspaceRoot, p);
+    const entry = path.relative(project.absRoot, p).split(path.sep)[0] + '/';
+    return ignored.has(rel)
+      ? { name: 'git ignore', ok: true, detail: `${rel} is ignored` }
+      : { name: 'git ignore', ok: false, detail: `${rel} is not ignored by git: add '${entry}' to ${gitignore} (nx g stigmer:binary-spec does it).` };
+  });
+}

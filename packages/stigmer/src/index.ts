@@ -1,0 +1,7 @@
+/** stigmer: an Nx plugin that turns any service of a monorepo into one standalone executable. */
+export { createNodes, createNodesV2 } from './plugins/plugin';
+export type { StigmerPluginOptions } from './plugins/targets';
+export { binarySpecGenerator } from './generators/binary-spec/generator';
+export { initGenerator } from './generators/init/generator';
+export { RUNTIMES } from './runtimes';
+export type { BinaryRuntime, RuntimeId } from './runtimes/types';

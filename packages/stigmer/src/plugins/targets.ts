@@ -1,0 +1,95 @@
+import type { TargetConfiguration } from '@nx/devkit';
+import type { BinaryRuntime, RuntimeInputs, SpecInfo } from '../runtimes/types';
+
+export interface StigmerPluginOptions {
+  buildTargetName?: string;
+  testTargetName?: string;
+  cleanTargetName?: string;
+  /** Python used for the toolchain part of the cache key (default python3). */
+  python?: string;
+}
+
+export interface TargetContext {
+  projectRoot: string;
+  /** Named input of dependency projects: '^production' where the workspace defines it, else '^default'. */
+  dependencyInput: string;
+  runtimeInputs: RuntimeInputs;
+}
+
+/**
+ * The three targets of a service with a binary spec. A pure function of what the plugin read, so it is
+ * tested alone and the graph plugin stays a thin file reader (the way nx-go keeps its target factory).
+ */
+export function createBinaryTargets(
+  runtime: BinaryRuntime,
+  spec: SpecInfo,
+  context: TargetContext,
+  options: StigmerPluginOptions = {},
+): Record<string, TargetConfiguration> {
+  const buildTarget = options.buildTargetName ?? 'build-binary';
+  const testTarget = options.testTargetName ?? 'test-binary';
+  const cleanTarget = options.cleanTargetName ?? 'clean-binary';
+  const binary = `{projectRoot}/dist/${spec.binaryName}${process.platform === 'win32' ? '.exe' : ''}`;
+  const toolchain = { runtime: context.runtimeInputs.toolchainCommand };
+  const technologies = runtime.technologies;
+  return {
+    [buildTarget]: {
+      executor: 'stigmer:build-binary',
+      cache: true,
+      options: { spec: spec.specFile },
+      inputs: [
+        '{projectRoot}/**/*',
+        '!{projectRoot}/dist/**/*',
+        '!{projectRoot}/build/**/*',
+        ...context.runtimeInputs.excludedSources.map((pattern) => `!${pattern}`),
+        ...context.runtimeInputs.extraFiles,
+        context.dependencyInput,
+        // No npm package goes into this binary: without this, every package-lock.json change would rebuild it.
+        { externalDependencies: [] },
+        toolchain,
+      ],
+      outputs: [binary, `${binary}.sha256`, `${binary}.manifest.json`],
+      metadata: {
+        technologies,
+        description: `Build ${spec.binaryName} into one standalone executable with ${runtime.displayName}`,
+        help: {
+          command: `npx nx run <project>:${buildTarget} --help`,
+          example: { options: { clean: true } },
+        },
+      },
+    },
+    [testTarget]: {
+      executor: 'stigmer:test-binary',
+      cache: true,
+      dependsOn: [buildTarget],
+      options: { spec: spec.specFile },
+      // Keyed on the binary build-binary produced (not on the sources), plus what the checks read.
+      inputs: [
+        { dependentTasksOutputFiles: '**/*', transitive: false },
+        `{projectRoot}/${spec.specFile}`,
+        '{projectRoot}/.gitignore',
+        '{workspaceRoot}/.gitignore',
+        { externalDependencies: [] },
+        toolchain,
+      ],
+      outputs: [],
+      metadata: {
+        technologies,
+        description: `Prove ${spec.binaryName} is fit to ship: size budget, dependencies inside, smoke run, git ignore`,
+        help: {
+          command: `npx nx run <project>:${testTarget} --help`,
+          example: { options: { args: ['--version'], expectedOutput: '\\d+\\.\\d+', sizeBudgetMb: 100 } },
+        },
+      },
+    },
+    [cleanTarget]: {
+      executor: 'stigmer:clean-binary',
+      cache: false,
+      options: { spec: spec.specFile },
+      metadata: {
+        technologies,
+        description: `Remove ${spec.binaryName}, its side files and the build work files`,
+      },
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import * as path from 'node:path';
+import { logger } from '@nx/devkit';
+import * as fs from 'fs-extra';
+import { StigmerError } from '../../utils/errors';
+import { STIGMER_VERSION } from '../../utils/version';
+import { diskFiles, joinPath } from '../../utils/workspace-files';
+import type { BinaryRuntime, BuildOutput, BuildRequest, ProjectRef, SpecInfo } from '../types';
+import { basePython, resolvePythonEnvironment } from './environment';
+import { generatePythonSpec } from './generate';
+import { LOCK_FILES, readPythonProject } from './project-metadata';
+import { runPyInstaller } from './pyinstaller';
+import { binaryNameFromSpec, looksLikePyInstallerSpec } from './spec-file';
+import { missingModuleHint, verifyPythonBinary } from './verify';
+
+/** PyInstaller's work folder for a service: build/ beside its sources, kept between builds. */
+function workPath(project: ProjectRef): string {
+  return path.join(project.absRoot, 'build');
+}
+
+/** Python services, bundled by PyInstaller from the service's .spec file. */
+export const pythonRuntime: BinaryRuntime = {
+  id: 'python',
+  displayName: 'Python (PyInstaller)',
+  technologies: ['python', 'pyinstaller'],
+  specFileGlob: '*.spec',
+
+  readSpec(specFile: string, content: string): SpecInfo | undefined {
+    if (!specFile.endsWith('.spec') || !looksLikePyInstallerSpec(content)) return undefined;
+    return { specFile: path.posix.basename(specFile), binaryName: binaryNameFromSpec(content, specFile) };
+  },
+
+  detect(tree, projectRoot) {
+    return ['pyproject.toml', 'requirements.txt', 'setup.py', 'main.py', '__main__.py'].some((f) => tree.exists(joinPath(projectRoot, f)));
+  },
+
+  inputs(projectRoot, exists, pluginOptions) {
+    const python = (pluginOptions.python as string | undefined) ?? basePython();
+    return {
+      excludedSources: [
+        '{projectRoot}/tests/**/*',
+        '{projectRoot}/test/**/*',
+        '{projectRoot}/**/test_*.py',
+        '{projectRoot}/**/*_test.py',
+        '{projectRoot}/**/conftest.py',
+        '{projectRoot}/**/*.md',
+        '{projectRoot}/.venv/**/*',
+        '{projectRoot}/**/__pycache__/**/*',
+        '{projectRoot}/.pytest_cache/**/*',
+        '{projectRoot}/.mypy_cache/**/*',
+        '{projectRoot}/.ruff_cache/**/*',
+      ],
+      // The interpreter's version, OS and machine: a binary built by 3.11 on linux/x86_64 is no hit for 3.12
+      // or macOS. The plugin version is printed too, so upgrading stigmer rebuilds.
+      toolchainCommand: `${python} -c "import platform, sys; print(sys.version.split()[0], sys.platform, platform.machine(), 'stigmer ${STIGMER_VERSION}')"`,
+      // Workspace-level locks (uv workspaces, a shared Poetry lock) decide the service's dependencies too.
+      extraFiles: LOCK_FILES.filter((file) => exists(file) && !exists(joinPath(projectRoot, file))).map((file) => `{workspaceRoot}/${file}`),
+    };
+  },
+
+  async build(request: BuildRequest): Promise<BuildOutput> {
+    const { project, spec, options, progress } = request;
+    progress.phase('resolve environment');
+    const environment = await resolvePythonEnvironment(project, {
+      python: options.python as string | undefined,
+      environment: options.environment as never,
+      log: (message) => logger.info(`  ${message}`),
+    });
+    await runPyInstaller({
+      python: environment.python,
+      specPath: path.join(project.absRoot, spec.specFile),
+      distPath: request.stagingDir,
+      workPath: workPath(project),
+      clean: request.clean,
+      cwd: project.absRoot,
+      progress,
+      timeoutMs: request.timeoutMs,
+      verbose: options.verbose === true,
+    });
+    const binaryPath = path.join(request.stagingDir, spec.binaryName + (process.platform === 'win32' ? '.exe' : ''));
+    const stat = await fs.stat(binaryPath).catch(() => undefined);
+    if (!stat) {
+      throw new StigmerError(`PyInstaller wrote no ${path.basename(binaryPath)}: make the EXE(...) of ${spec.specFile} say name='${spec.binaryName}'.`);
+    }
+    if (stat.isDirectory()) {
+      throw new StigmerError(`${spec.specFile} builds a folder (COLLECT), not one file: pass a.binaries and a.datas to EXE(...) and remove COLLECT(...), or regenerate it with nx g stigmer:binary-spec --force.`);
+    }
+    const metadata = readPythonProject((file) => diskFiles(project.absRoot).read(file));
+    return {
+      binaryPath,
+      version: (options.version as string | undefined) ?? metadata.version ?? '0.0.0',
+      runtimeVersions: { python: environment.pythonVersion, pyinstaller: environment.pyinstallerVersion },
+    };
+  },
+
+  verify: verifyPythonBinary,
+
+  diagnose: (output, spec) => missingModuleHint(output, spec.specFile),
+
+  workFiles(project, spec) {
+    return [path.join(workPath(project), spec.specFile.replace(/\.spec$/, '')), path.join(workPath(project), '.stigmer-archive-cache')];
+  },
+
+  generateSpec: generatePythonSpec,
+};

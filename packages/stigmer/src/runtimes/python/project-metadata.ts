@@ -1,0 +1,177 @@
+import * as path from 'node:path';
+import { parseToml, TomlTable } from './toml';
+import { poetryToPep440 } from './poetry-constraint';
+
+/** How a Python service declares its dependencies. */
+export type PythonProjectStyle = 'poetry' | 'uv' | 'pep621' | 'requirements' | 'none';
+
+export interface PythonDependency {
+  /** Distribution name as declared (pyjwt, grpcio, graphton). */
+  name: string;
+  /** PEP 508 requirement for pip (undefined for local paths). */
+  requirement?: string;
+  /** Local path dependency, relative to the project root (posix separators). */
+  localPath?: string;
+  /** The file that declares it, relative to the project root. */
+  declaredIn?: string;
+}
+
+export interface PythonProjectMetadata {
+  style: PythonProjectStyle;
+  name?: string;
+  version?: string;
+  /** The service's Python constraint as PEP 440 (">=3.11,<4.0"). */
+  pythonConstraint?: string;
+  /** Runtime dependencies only (no dev or test groups). */
+  dependencies: PythonDependency[];
+  /** Requirements files whose lines are runtime dependencies, relative to the project root. */
+  requirementFiles: string[];
+  /** Files whose content decides the environment: a change means reinstalling. */
+  dependencyFiles: string[];
+}
+
+/** Reads a file relative to the project root; undefined when it does not exist. */
+export type ReadProjectFile = (relativePath: string) => string | undefined;
+
+export const LOCK_FILES = ['poetry.lock', 'uv.lock', 'pdm.lock', 'Pipfile.lock'];
+const REQUIREMENT_FILES = ['requirements.txt', 'requirements.in'];
+
+/** Normalised distribution name (PEP 503): "PyJWT" and "py_jwt" compare equal to "pyjwt" / "py-jwt". */
+export function normalizeDistName(name: string): string {
+  return name.toLowerCase().replace(/[-_.]+/g, '-');
+}
+
+/**
+ * Reads what a service declares: pyproject.toml (Poetry, uv, PEP 621) and requirements files.
+ * File reads only, so the graph plugin, the generator (on a virtual tree) and the executors share it.
+ */
+export function readPythonProject(read: ReadProjectFile): PythonProjectMetadata {
+  const pyprojectText = read('pyproject.toml');
+  const requirementFiles = REQUIREMENT_FILES.filter((file) => read(file) !== undefined);
+  const dependencyFiles = [
+    ...(pyprojectText !== undefined ? ['pyproject.toml'] : []),
+    ...requirementFiles,
+    ...LOCK_FILES.filter((file) => read(file) !== undefined),
+    ...['setup.py', 'setup.cfg'].filter((file) => read(file) !== undefined),
+  ];
+  const metadata: PythonProjectMetadata = {
+    style: 'none',
+    dependencies: [],
+    requirementFiles,
+    dependencyFiles,
+  };
+  if (pyprojectText !== undefined) {
+    const doc = parseToml(pyprojectText, 'pyproject.toml');
+    const poetry = doc.tool?.poetry;
+    const project = doc.project;
+    if (project && (project.dependencies || !poetry?.dependencies)) {
+      readPep621(doc, metadata, read);
+    } else if (poetry) {
+      readPoetry(poetry, metadata);
+    }
+  }
+  metadata.dependencies.forEach((dependency) => (dependency.declaredIn = 'pyproject.toml'));
+  for (const file of requirementFiles) {
+    if (metadata.style === 'none') metadata.style = 'requirements';
+    metadata.dependencies.push(...readRequirements(file, read).map((d) => ({ ...d, declaredIn: file })));
+  }
+  metadata.dependencies = dedupe(metadata.dependencies);
+  return metadata;
+}
+
+function readPoetry(poetry: TomlTable, metadata: PythonProjectMetadata): void {
+  metadata.style = 'poetry';
+  metadata.name = poetry.name;
+  metadata.version = poetry.version;
+  for (const [name, spec] of Object.entries<any>(poetry.dependencies ?? {})) {
+    if (name.toLowerCase() === 'python') {
+      metadata.pythonConstraint = poetryToPep440(String(spec));
+      continue;
+    }
+    metadata.dependencies.push(poetryDependency(name, spec));
+  }
+}
+
+function poetryDependency(name: string, spec: any): PythonDependency {
+  if (typeof spec === 'string') return { name, requirement: `${name}${poetryToPep440(spec)}` };
+  if (Array.isArray(spec)) return poetryDependency(name, spec[spec.length - 1]);
+  if (spec?.path) return { name, localPath: toPosix(spec.path) };
+  const extras = Array.isArray(spec?.extras) && spec.extras.length ? `[${spec.extras.join(',')}]` : '';
+  const markers = spec?.markers ? `; ${spec.markers}` : '';
+  if (spec?.git) {
+    const ref = spec.rev ?? spec.tag ?? spec.branch;
+    return { name, requirement: `${name}${extras} @ git+${spec.git}${ref ? `@${ref}` : ''}${markers}` };
+  }
+  if (spec?.url) return { name, requirement: `${name}${extras} @ ${spec.url}${markers}` };
+  return { name, requirement: `${name}${extras}${poetryToPep440(String(spec?.version ?? '*'))}${markers}` };
+}
+
+function readPep621(doc: TomlTable, metadata: PythonProjectMetadata, read: ReadProjectFile): void {
+  const project = doc.project ?? {};
+  const uv = doc.tool?.uv;
+  metadata.style = uv || read('uv.lock') !== undefined ? 'uv' : 'pep621';
+  metadata.name = project.name;
+  metadata.version = project.version;
+  metadata.pythonConstraint = project['requires-python'];
+  const uvSources: Record<string, any> = uv?.sources ?? {};
+  for (const requirement of project.dependencies ?? []) {
+    const dependency = parseRequirement(String(requirement));
+    if (!dependency) continue;
+    const source = Object.entries(uvSources).find(([key]) => normalizeDistName(key) === normalizeDistName(dependency.name))?.[1];
+    if (source?.path) dependency.localPath = toPosix(source.path);
+    if (dependency.localPath) delete dependency.requirement;
+    metadata.dependencies.push(dependency);
+  }
+}
+
+/** One PEP 508 line; `name @ file:../lib` becomes a local path. */
+export function parseRequirement(line: string): PythonDependency | undefined {
+  const match = /^\s*([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(line);
+  if (!match) return undefined;
+  const name = match[1];
+  const fileUrl = /@\s*file:(?:\/\/)?(\S+?)\s*(?:;|$)/.exec(line);
+  if (fileUrl) return { name, localPath: toPosix(decodeURIComponent(fileUrl[1])) };
+  return { name, requirement: line.trim() };
+}
+
+/** Requirements file lines: packages, `-e ../lib` and `../lib` local paths, `-r other.txt` includes. */
+export function readRequirements(file: string, read: ReadProjectFile, seen = new Set<string>()): PythonDependency[] {
+  if (seen.has(file)) return [];
+  seen.add(file);
+  const text = read(file) ?? '';
+  const base = path.posix.dirname(toPosix(file));
+  const dependencies: PythonDependency[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.replace(/(^|\s)#.*$/, '').trim();
+    if (!line) continue;
+    const include = /^(?:-r|--requirement)\s*=?\s*(\S+)/.exec(line);
+    if (include) {
+      dependencies.push(...readRequirements(path.posix.join(base, include[1]), read, seen));
+      continue;
+    }
+    const editable = /^(?:-e|--editable)\s*=?\s*(\S+)/.exec(line);
+    const target = editable ? editable[1] : line;
+    if (/^(\.{1,2}\/|\/|file:)/.test(target)) {
+      const localPath = toPosix(target.replace(/^file:(\/\/)?/, ''));
+      dependencies.push({ name: path.posix.basename(localPath.replace(/\/+$/, '')), localPath });
+      continue;
+    }
+    if (line.startsWith('-')) continue; // other pip options (--index-url, ...)
+    const dependency = parseRequirement(line);
+    if (dependency) dependencies.push(dependency);
+  }
+  return dependencies;
+}
+
+function dedupe(dependencies: PythonDependency[]): PythonDependency[] {
+  const byName = new Map<string, PythonDependency>();
+  for (const dependency of dependencies) {
+    const key = normalizeDistName(dependency.name);
+    if (!byName.has(key)) byName.set(key, dependency);
+  }
+  return [...byName.values()];
+}
+
+function toPosix(p: string): string {
+  return String(p).replace(/\\/g, '/');
+}

@@ -1,0 +1,102 @@
+import type { Tree } from '@nx/devkit';
+import type { Progress } from '../utils/progress';
+
+export type RuntimeId = 'python' | 'node' | 'go';
+
+/** A project as the runtimes see it. `root` is relative to the workspace, `absRoot` absolute. */
+export interface ProjectRef {
+  name: string;
+  root: string;
+  absRoot: string;
+  workspaceRoot: string;
+}
+
+/** What the inference plugin learns from a spec file by reading it (no process is spawned). */
+export interface SpecInfo {
+  /** Spec file path relative to the project root. */
+  specFile: string;
+  /** Binary file name without the platform's extension. */
+  binaryName: string;
+}
+
+export interface BuildRequest {
+  project: ProjectRef;
+  spec: SpecInfo;
+  /** Empty private folder the runtime writes the binary into; promoted to the output folder on success. */
+  stagingDir: string;
+  /** Force a clean build (no reuse of work files). */
+  clean: boolean;
+  /** Runtime-specific executor options, validated by the executor's schema. */
+  options: Record<string, unknown>;
+  progress: Progress;
+  timeoutMs?: number;
+}
+
+export interface BuildOutput {
+  /** Path of the finished binary inside the staging folder. */
+  binaryPath: string;
+  /** Version of what was built, e.g. the pyproject version. */
+  version: string;
+  /** Versions of the tools that built it, written into the manifest. */
+  runtimeVersions: Record<string, string>;
+}
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  /** On failure: what failed and how to fix it, one line. */
+  detail: string;
+}
+
+export interface VerifyRequest {
+  project: ProjectRef;
+  spec: SpecInfo;
+  binaryPath: string;
+  options: Record<string, unknown>;
+}
+
+export interface GenerateSpecRequest {
+  tree: Tree;
+  project: ProjectRef;
+  binaryName: string;
+  entry?: string;
+  force: boolean;
+}
+
+/** The target inputs a runtime adds to build-binary beyond the project's own sources. */
+export interface RuntimeInputs {
+  /** File patterns excluded from the project's sources (tests, caches, environments). */
+  excludedSources: string[];
+  /** Cheap commands whose output identifies the toolchain (version, platform, arch). */
+  toolchainCommand: string;
+  /** Lock files outside the project that belong to it (workspace-level locks). */
+  extraFiles: string[];
+}
+
+/**
+ * One way of turning a service into a binary. Python is the first; Node and Go plug in here.
+ * Everything language-specific lives behind this interface, so executors and the plugin stay generic.
+ */
+export interface BinaryRuntime {
+  id: RuntimeId;
+  /** e.g. "Python (PyInstaller)". */
+  displayName: string;
+  technologies: string[];
+  /** Glob of spec files, for the inference plugin. */
+  specFileGlob: string;
+  /** Reads a spec file's text: its info, or undefined when the file is not a spec of this runtime. Pure. */
+  readSpec(specFile: string, content: string): SpecInfo | undefined;
+  /** True when a project folder looks like a service of this runtime (for the generator). */
+  detect(tree: Tree, projectRoot: string): boolean;
+  /** Cache inputs; `readFile` reads workspace files (no spawns: runs during graph computation). */
+  inputs(projectRoot: string, exists: (workspacePath: string) => boolean, pluginOptions: Record<string, unknown>): RuntimeInputs;
+  build(request: BuildRequest): Promise<BuildOutput>;
+  /** Runtime-specific checks of test-binary (dependencies inside the binary, ...). */
+  verify(request: VerifyRequest): Promise<CheckResult[]>;
+  /** Explains a failed run of the binary from its output (e.g. a module missing at run time), if it can. */
+  diagnose?(output: string, spec: SpecInfo): string | undefined;
+  /** Work files to remove in clean-binary (absolute paths). */
+  workFiles(project: ProjectRef, spec: SpecInfo): string[];
+  /** Writes the spec and the service-side changes (dependency declarations) into the tree. */
+  generateSpec(request: GenerateSpecRequest): Promise<void>;
+}
