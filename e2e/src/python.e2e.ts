@@ -1,0 +1,185 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'fs-extra';
+import { Workspace } from './helpers/workspace';
+
+/**
+ * A user's journey with a Python service, on a real Nx workspace with the packed plugin and real
+ * PyInstaller: init, generator, build, run, cache hit that restores a runnable binary, incremental
+ * build, test-binary, clean-binary, and a spec that misses a module loaded by name.
+ */
+describe('Python service → one binary (e2e)', () => {
+  let ws: Workspace;
+  const binary = 'services/agent-runner/dist/agent-runner';
+  const timings: Record<string, number> = {};
+
+  beforeAll(() => {
+    ws = Workspace.create('python');
+    ws.addExamplePythonService();
+    ws.commit('add agent-runner and graphton');
+  });
+
+  afterAll(() => {
+    if (Object.keys(timings).length) console.log(`e2e build timings (ms): ${JSON.stringify(timings)}`);
+    ws?.remove();
+  });
+
+  it('nx g stigmer:init registers the plugin once', () => {
+    ws.mustNx(['g', 'stigmer:init']);
+    ws.mustNx(['g', 'stigmer:init']);
+    const plugins = fs.readJsonSync(ws.path('nx.json')).plugins as Array<string | { plugin: string }>;
+    expect(plugins.filter((p) => (typeof p === 'string' ? p : p.plugin) === 'stigmer')).toHaveLength(1);
+    expect(ws.read('.gitignore')).toContain('.stigmer/');
+  });
+
+  it('nx g stigmer:binary-spec writes the spec, the dev dependency and the ignore entries, and is idempotent', () => {
+    const pyprojectBefore = ws.read('services/agent-runner/pyproject.toml');
+    ws.mustNx(['g', 'stigmer:binary-spec', '--project', 'agent-runner']);
+    const spec = ws.read('services/agent-runner/agent-runner.spec');
+    expect(spec).toContain('"jwt",  # pyjwt');
+    expect(spec).toContain('"yaml",  # pyyaml');
+    expect(spec).toMatch(/for package in \[\s+"agent_runner",\s+"graphton",\s+\]:\s+hiddenimports \+= collect_submodules\(package\)/);
+    const pyproject = ws.read('services/agent-runner/pyproject.toml');
+    expect(pyproject).toContain('pyinstaller = { version = "^6.22.3", python = ">=3.11,<3.15" }');
+    // Every line the user wrote is still there, comments and alignment included.
+    for (const line of pyprojectBefore.split('\n')) expect(pyproject).toContain(line);
+    expect(ws.read('services/agent-runner/.gitignore')).toMatch(/dist\/\nbuild\/\n\/agent-runner\n/);
+
+    const snapshot = ['services/agent-runner/agent-runner.spec', 'services/agent-runner/pyproject.toml', 'services/agent-runner/.gitignore', 'nx.json'].map((f) => ws.read(f));
+    const again = ws.mustNx(['g', 'stigmer:binary-spec', '--project', 'agent-runner']);
+    expect(again.output).not.toMatch(/UPDATE|CREATE/);
+    expect(['services/agent-runner/agent-runner.spec', 'services/agent-runner/pyproject.toml', 'services/agent-runner/.gitignore', 'nx.json'].map((f) => ws.read(f))).toEqual(snapshot);
+    ws.commit('stigmer binary spec');
+  });
+
+  it('infers build-binary, test-binary and clean-binary with the caching contract', () => {
+    const project = JSON.parse(ws.mustNx(['show', 'project', 'agent-runner', '--json']).stdout);
+    const build = project.targets['build-binary'];
+    expect(build.executor).toBe('stigmer:build-binary');
+    expect(build.cache).toBe(true);
+    expect(build.outputs).toEqual([
+      '{projectRoot}/dist/agent-runner',
+      '{projectRoot}/dist/agent-runner.sha256',
+      '{projectRoot}/dist/agent-runner.manifest.json',
+    ]);
+    expect(build.inputs).toEqual(expect.arrayContaining(['!{projectRoot}/tests/**/*', '^default', { externalDependencies: [] }]));
+    expect(build.inputs.find((i: { runtime?: string }) => i.runtime)?.runtime).toMatch(/python3 -c .*sys\.version.*platform\.machine\(\).*stigmer 0\.1\.0/);
+    expect(build.metadata.technologies).toEqual(['python', 'pyinstaller']);
+    expect(project.targets['test-binary'].dependsOn).toEqual(['build-binary']);
+    expect(project.targets['test-binary'].inputs).toEqual(expect.arrayContaining([{ dependentTasksOutputFiles: '**/*', transitive: false }]));
+    expect(project.targets['clean-binary'].cache).toBe(false);
+  });
+
+  it('builds a binary that runs, with its checksum and manifest', () => {
+    const build = ws.mustNx(['run', 'agent-runner:build-binary']);
+    timings.firstBuild = build.ms;
+    expect(build.output).toMatch(/\[stigmer\] resolve environment: [\d.]+s/);
+    expect(build.output).toMatch(/\[stigmer\] analyse: [\d.]+s/);
+    expect(build.output).toMatch(/\[stigmer\] bundle: [\d.]+s/);
+    expect(build.output).toMatch(/services\/agent-runner\/dist\/agent-runner: [\d.]+ MB, built in/);
+
+    const run = ws.run(ws.path(binary), []);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).outputs).toEqual(['hello from agent-runner', 'GRAPH READY']);
+
+    const sha256 = createHash('sha256').update(fs.readFileSync(ws.path(binary))).digest('hex');
+    expect(ws.read(`${binary}.sha256`)).toBe(`${sha256}  agent-runner\n`);
+    const manifest = fs.readJsonSync(ws.path(`${binary}.manifest.json`));
+    expect(manifest).toMatchObject({ name: 'agent-runner', version: '0.3.1', os: process.platform, arch: process.arch, sha256, runtime: 'python' });
+    expect(manifest.size).toBe(fs.statSync(ws.path(binary)).size);
+    expect(manifest.runtimeVersions.python).toMatch(/^3\.\d+\.\d+$/);
+    expect(manifest.runtimeVersions.pyinstaller).toBe('6.22.3');
+    // No staging folder or partial file is left behind.
+    expect(fs.readdirSync(ws.path('services/agent-runner/dist')).sort()).toEqual(['agent-runner', 'agent-runner.manifest.json', 'agent-runner.sha256']);
+  });
+
+  it('a clean build (--clean) rebuilds from nothing', () => {
+    const clean = ws.mustNx(['run', 'agent-runner:build-binary', '--clean', '--skip-nx-cache']);
+    timings.cleanBuild = clean.ms;
+    expect(clean.output).toContain('reusing .stigmer/venvs/agent-runner');
+    expect(ws.run(ws.path(binary), ['--version']).stdout.trim()).toBe('agent-runner 0.3.1');
+  });
+
+  it('restores a runnable binary from the cache after dist/ was deleted', () => {
+    // The first build (same sources, same options) stored it; --clean above is another hash.
+    fs.removeSync(ws.path('services/agent-runner/dist'));
+    const hit = ws.mustNx(['run', 'agent-runner:build-binary']);
+    timings.cacheHit = hit.ms;
+    expect(hit.output).toMatch(/local cache|existing outputs match the cache/);
+    expect(hit.output).not.toContain('[stigmer] analyse');
+    const stat = fs.statSync(ws.path(binary));
+    expect(stat.mode & 0o111).toBeTruthy();
+    expect(ws.run(ws.path(binary), ['--version']).stdout.trim()).toBe('agent-runner 0.3.1');
+  });
+
+  it('rebuilds after a source change (incremental), and the binary has the change', () => {
+    const cli = 'services/agent-runner/agent_runner/cli.py';
+    ws.write(cli, ws.read(cli).replace('input: graph ready', 'input: graph changed'));
+    const incremental = ws.mustNx(['run', 'agent-runner:build-binary']);
+    timings.incrementalBuild = incremental.ms;
+    expect(incremental.output).toContain('[stigmer] analyse');
+    expect(JSON.parse(ws.run(ws.path(binary), []).stdout).outputs).toEqual(['hello from agent-runner', 'GRAPH CHANGED']);
+    ws.write(cli, ws.read(cli).replace('input: graph changed', 'input: graph ready'));
+  });
+
+  it('a change to tests or README does not rebuild', () => {
+    ws.mustNx(['run', 'agent-runner:build-binary']);
+    ws.write('services/agent-runner/tests/test_cli.py', `${ws.read('services/agent-runner/tests/test_cli.py')}\n# more tests\n`);
+    ws.write('services/agent-runner/README.md', `${ws.read('services/agent-runner/README.md')}\nMore docs.\n`);
+    expect(ws.mustNx(['run', 'agent-runner:build-binary']).output).toMatch(/local cache|existing outputs match the cache/);
+  });
+
+  it('test-binary passes on a good binary', () => {
+    const test = ws.mustNx(['run', 'agent-runner:test-binary']);
+    expect(test.output).toContain('✔ dependency pyjwt: import jwt inside');
+    expect(test.output).toContain('✔ dependency pyyaml: import yaml inside');
+    expect(test.output).toMatch(/✔ local package graphton: \d+ modules inside/);
+    expect(test.output).toMatch(/✔ smoke run: .* exited 0 and matched/);
+    expect(test.output).toContain('✔ git ignore: services/agent-runner/dist/agent-runner is ignored');
+  });
+
+  it('test-binary fails on a binary over its size budget, saying how to fix it', () => {
+    const test = ws.nx(['run', 'agent-runner:test-binary', '--sizeBudgetMb=1']);
+    expect(test.code).not.toBe(0);
+    expect(test.output).toMatch(/over its 1 MB budget: add large unused packages to the spec's excludes, or raise sizeBudgetMb/);
+  });
+
+  it('clean-binary removes the binary, its side files and the work files', () => {
+    ws.mustNx(['run', 'agent-runner:clean-binary']);
+    expect(fs.existsSync(ws.path(binary))).toBe(false);
+    expect(fs.existsSync(ws.path(`${binary}.sha256`))).toBe(false);
+    expect(fs.existsSync(ws.path('services/agent-runner/build/agent-runner'))).toBe(false);
+    expect(fs.existsSync(ws.path('services/agent-runner/main.py'))).toBe(true);
+  });
+
+  it('test-binary fails, naming the module, when the spec misses a module loaded by name', () => {
+    const specPath = 'services/agent-runner/agent-runner.spec';
+    const good = ws.read(specPath);
+    // The user "simplifies" the spec: graphton's plugins, loaded with importlib, are no longer collected.
+    ws.write(specPath, good.replace(/\s+"graphton",\n/, '\n'));
+    try {
+      const test = ws.nx(['run', 'agent-runner:test-binary']);
+      expect(test.code).not.toBe(0);
+      expect(test.output).toMatch(/✘ local package graphton: module graphton\.plugins(\.echo)? .*is not in the binary: add "hiddenimports \+= collect_submodules\('graphton'\)" to agent-runner\.spec/);
+      expect(test.output).toMatch(/✘ smoke run: the binary raised "No module named 'graphton\.plugins(\.\w+)?'" at run time/);
+    } finally {
+      ws.write(specPath, good);
+    }
+  });
+
+  it('a spec with a Python syntax error fails in one clear line and leaves the last good binary alone', () => {
+    ws.mustNx(['run', 'agent-runner:build-binary']);
+    const before = fs.readFileSync(ws.path(binary));
+    const specPath = 'services/agent-runner/agent-runner.spec';
+    const good = ws.read(specPath);
+    ws.write(specPath, good.replace('pyz = PYZ(a.pure)', 'pyz = PYZ(a.pure'));
+    try {
+      const broken = ws.nx(['run', 'agent-runner:build-binary']);
+      expect(broken.code).not.toBe(0);
+      expect(broken.output).toMatch(/stigmer build-binary: PyInstaller failed on agent-runner\.spec: SyntaxError.*fix the spec and run again/);
+      expect(fs.readFileSync(ws.path(binary)).equals(before)).toBe(true);
+      expect(fs.readdirSync(ws.path('services/agent-runner/dist')).filter((f) => f.startsWith('.stigmer-staging'))).toEqual([]);
+    } finally {
+      ws.write(specPath, good);
+    }
+  });
+});

@@ -1,0 +1,194 @@
+import {
+  binaryNameFromSpec,
+  DEFAULT_EXCLUDES,
+  isUneditedGeneratedSpec,
+  looksLikePyInstallerSpec,
+  pyString,
+  PythonSpecModel,
+  renderPythonSpec,
+} from './spec-file';
+
+function model(overrides: Partial<PythonSpecModel> = {}): PythonSpecModel {
+  return {
+    projectName: 'agent-runner',
+    binaryName: 'agent-runner',
+    entry: 'main.py',
+    pathex: ['../../libs/graphton'],
+    hiddenImports: [
+      ['jwt', 'pyjwt'],
+      ['grpc', 'grpcio'],
+      ['google.protobuf', 'protobuf'],
+    ],
+    collectSubmodules: ['graphton'],
+    copyMetadata: ['pyjwt', 'grpcio', 'protobuf'],
+    excludes: ['tkinter', 'matplotlib'],
+    ...overrides,
+  };
+}
+
+/** Python string literals (double-quoted, with escapes) in one line of code. */
+function stringTokens(line: string): string[] {
+  return line.match(/"(?:[^"\\\n]|\\.)*"/g) ?? [];
+}
+
+/** The text between `name = [` ... `]` of a top-level list assignment or loop. */
+function listAfter(spec: string, opening: string): string {
+  const start = spec.indexOf(opening);
+  expect(start).toBeGreaterThanOrEqual(0);
+  const open = spec.indexOf('[', start + opening.length - 1);
+  const close = spec.indexOf(']', open);
+  return spec.slice(open, close + 1);
+}
+
+describe('renderPythonSpec', () => {
+  const spec = renderPythonSpec(model());
+
+  it('declares the hidden imports with their distribution as a comment', () => {
+    const list = listAfter(spec, 'hiddenimports = [');
+    expect(list).toContain('"jwt",  # pyjwt');
+    expect(list).toContain('"grpc",  # grpcio');
+    expect(list).toContain('"google.protobuf",  # protobuf');
+  });
+
+  it('collects the submodules of local packages in a loop', () => {
+    expect(spec).toMatch(/for package in \[\n\s+"graphton",\n\]:\n\s+hiddenimports \+= collect_submodules\(package\)/);
+  });
+
+  it('copies the metadata of the distributions', () => {
+    expect(spec).toMatch(/for distribution in \[\n\s+"pyjwt",\n\s+"grpcio",\n\s+"protobuf",\n\]:\n\s+datas \+= copy_metadata\(distribution\)/);
+  });
+
+  it('lists the excludes and passes them to Analysis', () => {
+    expect(listAfter(spec, 'excludes = [')).toBe('[\n    "tkinter",\n    "matplotlib",\n]');
+    expect(spec).toContain('excludes=excludes,');
+  });
+
+  it('puts the entry script, the local library paths and the binary name in place', () => {
+    expect(spec).toContain('[os.path.join(SERVICE_DIR, "main.py")]');
+    expect(spec).toContain('"../../libs/graphton",');
+    expect(spec).toMatch(/exe = EXE\([\s\S]*\n    name="agent-runner",\n[\s\S]*\n\)\n$/);
+  });
+
+  it('renders empty lists as []', () => {
+    const empty = renderPythonSpec(model({ hiddenImports: [], collectSubmodules: [], copyMetadata: [], excludes: [], pathex: [] }));
+    expect(empty).toContain('hiddenimports = []\n');
+    expect(empty).toContain('for package in []:');
+    expect(empty).toContain('excludes = []\n');
+    expect(empty).toContain('for p in []]');
+  });
+
+  it('is a PyInstaller spec, whose binary name reads back', () => {
+    expect(looksLikePyInstallerSpec(spec)).toBe(true);
+    expect(binaryNameFromSpec(spec, 'agent-runner.spec')).toBe('agent-runner');
+    expect(binaryNameFromSpec(renderPythonSpec(model({ binaryName: 'runner-2.x' })), 'agent-runner.spec')).toBe('runner-2.x');
+  });
+
+  it('is deterministic', () => {
+    expect(renderPythonSpec(model())).toBe(spec);
+  });
+
+  it('has DEFAULT_EXCLUDES without anything a service declares commonly', () => {
+    expect(DEFAULT_EXCLUDES).toContain('tkinter');
+    expect(DEFAULT_EXCLUDES).not.toContain('requests');
+  });
+});
+
+describe('isUneditedGeneratedSpec', () => {
+  const spec = renderPythonSpec(model());
+
+  it('is true for a freshly generated spec', () => {
+    expect(spec.split('\n')[1]).toMatch(/^# stigmer-checksum: [0-9a-f]{64}$/);
+    expect(isUneditedGeneratedSpec(spec)).toBe(true);
+  });
+
+  it('is true for a fresh spec checked out with CRLF line endings', () => {
+    expect(isUneditedGeneratedSpec(spec.replace(/\n/g, '\r\n'))).toBe(true);
+  });
+
+  it('is false after any edit', () => {
+    expect(isUneditedGeneratedSpec(spec + 'print("hi")\n')).toBe(false);
+    expect(isUneditedGeneratedSpec(spec.replace('"jwt"', '"jwt2"'))).toBe(false);
+    expect(isUneditedGeneratedSpec(spec.replace('console=True', 'console=False'))).toBe(false);
+    expect(isUneditedGeneratedSpec(spec.slice(0, -1))).toBe(false);
+  });
+
+  it('is false when the checksum line is changed or missing', () => {
+    const lines = spec.split('\n');
+    expect(isUneditedGeneratedSpec([lines[0], ...lines.slice(2)].join('\n'))).toBe(false);
+    expect(isUneditedGeneratedSpec(spec.replace(/stigmer-checksum: [0-9a-f]{4}/, 'stigmer-checksum: 0000'))).toBe(false);
+    expect(isUneditedGeneratedSpec('a = Analysis([])\nexe = EXE(pyz, name="x")\n')).toBe(false);
+  });
+});
+
+describe('pyString', () => {
+  it('escapes quotes, backslashes and line breaks', () => {
+    expect(pyString('plain')).toBe('"plain"');
+    expect(pyString('a"b')).toBe('"a\\"b"');
+    expect(pyString('a\\b')).toBe('"a\\\\b"');
+    expect(pyString('a\nb\rc')).toBe('"a\\nb\\rc"');
+    expect(pyString('x\u2028y\u2029z')).toBe('"x\\u2028y\\u2029z"');
+    expect(pyString("it's")).toBe('"it\'s"');
+  });
+
+  it('keeps a hostile binary name one string literal in the rendered spec', () => {
+    const hostile = 'x"); import os; os.system("echo pwned';
+    const spec = renderPythonSpec(model({ binaryName: hostile, entry: 'main.py"); import os; #\nos.system("x' }));
+    const literal = '"x\\"); import os; os.system(\\"echo pwned"';
+    expect(pyString(hostile)).toBe(literal);
+    expect(spec).toContain(`    name=${literal},\n`);
+
+    const nameLines = spec.split('\n').filter((line) => /^\s*name=/.test(line));
+    expect(nameLines).toHaveLength(1);
+    const tokens = stringTokens(nameLines[0]);
+    expect(tokens).toHaveLength(1);
+    expect(JSON.parse(tokens[0])).toBe(hostile);
+    expect(nameLines[0].replace(tokens[0], '')).toBe('    name=,');
+
+    // the entry stays one literal too, on one line
+    const entryLine = spec.split('\n').find((line) => line.includes('os.path.join(SERVICE_DIR, "main.py'));
+    expect(entryLine).toBeDefined();
+    expect(stringTokens(entryLine as string)).toHaveLength(1);
+    // nothing of the hostile values reaches code outside a string or comment
+    expect(spec.split('\n').filter((line) => /^\s*(import os;|os\.system)/.test(line))).toEqual([]);
+  });
+
+  it('keeps line breaks of names out of the comment lines', () => {
+    const spec = renderPythonSpec(model({ projectName: 'svc\nimport os', binaryName: 'svc' }));
+    expect(spec.split('\n').filter((line) => line.startsWith('import os'))).toEqual(['import os']);
+  });
+});
+
+describe('binaryNameFromSpec', () => {
+  const handWritten = `a = Analysis(['main.py'], pathex=[], name='not-this')
+pyz = PYZ(a.pure)
+exe = EXE(
+    pyz,
+    a.scripts,
+    name='foo',
+    console=True,
+)
+coll = COLLECT(exe, name='folder')
+`;
+
+  it('reads name= of the EXE call', () => {
+    expect(binaryNameFromSpec(handWritten, 'apps/svc/other.spec')).toBe('foo');
+    expect(binaryNameFromSpec('exe = EXE(pyz, a.scripts, name="bar", console=True)', 'x.spec')).toBe('bar');
+  });
+
+  it("falls back to the spec file's base name", () => {
+    expect(binaryNameFromSpec('a = Analysis([])\nexe = EXE(pyz, a.scripts)\n', 'apps/svc/my-svc.spec')).toBe('my-svc');
+    expect(binaryNameFromSpec('exe = EXE(pyz, name=NAME)\n', 'svc.spec')).toBe('svc');
+  });
+});
+
+describe('looksLikePyInstallerSpec', () => {
+  it('is false for an RPM spec and other text', () => {
+    expect(looksLikePyInstallerSpec('Name: foo\nVersion: 1\n%build')).toBe(false);
+    expect(looksLikePyInstallerSpec('Name: foo\nVersion: 1\n%build\nmake EXE(x)\n')).toBe(false);
+    expect(looksLikePyInstallerSpec('')).toBe(false);
+  });
+
+  it('is true for a hand-written PyInstaller spec', () => {
+    expect(looksLikePyInstallerSpec("a = Analysis(['main.py'])\npyz = PYZ(a.pure)\nexe = EXE(pyz, a.scripts, name='x')\n")).toBe(true);
+  });
+});
