@@ -128,6 +128,19 @@ describe('Python service → one binary (e2e)', () => {
     expect(ws.mustNx(['run', 'agent-runner:build-binary']).output).toMatch(/local cache|existing outputs match the cache/);
   });
 
+  it('follows the local library: a graphton change rebuilds agent-runner, reverting it is a cache hit again', () => {
+    ws.mustNx(['graph', '--file', 'graph.json']);
+    const graph = fs.readJsonSync(ws.path('graph.json')).graph;
+    fs.removeSync(ws.path('graph.json'));
+    expect(graph.dependencies['agent-runner']).toEqual([{ source: 'agent-runner', target: 'graphton', type: 'static' }]);
+    const plugin = 'services/libs/graphton/graphton/plugins/upper.py';
+    const original = ws.read(plugin);
+    ws.write(plugin, `${original}\n# a change in the library\n`);
+    expect(ws.mustNx(['run', 'agent-runner:build-binary']).output).toContain('[stigmer] analyse');
+    ws.write(plugin, original);
+    expect(ws.mustNx(['run', 'agent-runner:build-binary']).output).toMatch(/local cache|existing outputs match the cache/);
+  });
+
   it('test-binary passes on a good binary', () => {
     const test = ws.mustNx(['run', 'agent-runner:test-binary']);
     expect(test.output).toContain('✔ dependency pyjwt: import jwt inside');

@@ -1,0 +1,90 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { CreateDependenciesContext } from '@nx/devkit';
+import { createDependencies } from './dependencies';
+import { localDependencyPaths } from '../runtimes/python/local-dependencies';
+
+describe('localDependencyPaths', () => {
+  it('finds Poetry path dependencies in every group, uv sources and file: references', () => {
+    const pyproject = `
+[tool.poetry.dependencies]
+python = "^3.11"
+graphton = { path = "../../libs/graphton", develop = true }
+httpx = "^0.27"
+
+[tool.poetry.group.test.dependencies]
+fixtures = { path = "../../libs/fixtures" }
+
+[tool.uv.sources]
+stubs = { path = "../../libs/stubs/" }
+other = { workspace = true }
+
+[project]
+name = "svc"
+dependencies = ["shared @ file:../../libs/shared", "pyjwt>=2"]
+
+[dependency-groups]
+dev = ["devlib @ file:///abs/ignored"]
+`;
+    expect(localDependencyPaths('pyproject.toml', pyproject).sort()).toEqual(
+      ['../../libs/fixtures', '../../libs/graphton', '../../libs/shared', '../../libs/stubs'].sort(),
+    );
+  });
+
+  it('reads -e and plain path lines of requirements files', () => {
+    expect(localDependencyPaths('requirements.txt', '-e ../lib-a\n../lib-b  # local\nrequests==2.0\n--index-url https://x\n')).toEqual(['../lib-a', '../lib-b']);
+  });
+});
+
+describe('createDependencies', () => {
+  let root: string;
+
+  beforeEach(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-deps-'));
+  });
+
+  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  function write(file: string, content: string) {
+    fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+    fs.writeFileSync(path.join(root, file), content);
+  }
+
+  function context(changed: Record<string, string[]>): CreateDependenciesContext {
+    const projects = {
+      'agent-runner': { root: 'apps/agent-runner' },
+      graphton: { root: 'libs/graphton' },
+      web: { root: 'apps/web' },
+    };
+    const projectFileMap = Object.fromEntries(Object.entries(changed).map(([p, files]) => [p, files.map((file) => ({ file, hash: '1' }))]));
+    return {
+      projects,
+      externalNodes: {},
+      nxJsonConfiguration: {},
+      workspaceRoot: root,
+      fileMap: { projectFileMap, nonProjectFiles: [] },
+      filesToProcess: { projectFileMap, nonProjectFiles: [] },
+    } as unknown as CreateDependenciesContext;
+  }
+
+  it('adds an edge only where the path is a project root, and none for a path that points nowhere', async () => {
+    write('apps/agent-runner/pyproject.toml', '[tool.poetry.dependencies]\ngraphton = { path = "../../libs/graphton" }\nghost = { path = "../../libs/ghost" }\n');
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const edges = await createDependencies(undefined, context({ 'agent-runner': ['apps/agent-runner/pyproject.toml', 'apps/agent-runner/main.py'] }));
+    expect(edges).toEqual([{ source: 'agent-runner', target: 'graphton', type: 'static', sourceFile: 'apps/agent-runner/pyproject.toml' }]);
+    warn.mockRestore();
+  });
+
+  it('reads only the files Nx hands over as changed', async () => {
+    write('apps/agent-runner/pyproject.toml', '[tool.poetry.dependencies]\ngraphton = { path = "../../libs/graphton" }\n');
+    expect(await createDependencies(undefined, context({ 'agent-runner': ['apps/agent-runner/main.py'] }))).toEqual([]);
+  });
+
+  it('survives an invalid pyproject.toml', async () => {
+    write('apps/web/pyproject.toml', '[tool.poetry\nbroken');
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    expect(await createDependencies(undefined, context({ web: ['apps/web/pyproject.toml'] }))).toEqual([]);
+    warn.mockRestore();
+  });
+});

@@ -1,0 +1,109 @@
+import { pythonRuntime } from '../runtimes/python';
+import type { SpecInfo } from '../runtimes/types';
+import { createBinaryTargets } from './targets';
+
+const spec: SpecInfo = { specFile: 'agent-runner.spec', binaryName: 'agent-runner' };
+const ext = process.platform === 'win32' ? '.exe' : '';
+const binary = `{projectRoot}/dist/agent-runner${ext}`;
+
+function context(exists: (p: string) => boolean = () => false) {
+  return {
+    projectRoot: 'apps/agent-runner',
+    dependencyInput: '^production',
+    runtimeInputs: pythonRuntime.inputs('apps/agent-runner', exists, {}),
+  };
+}
+
+describe('createBinaryTargets', () => {
+  const targets = createBinaryTargets(pythonRuntime, spec, context());
+  const build = targets['build-binary'];
+  const test = targets['test-binary'];
+  const clean = targets['clean-binary'];
+
+  it('creates the three default targets', () => {
+    expect(Object.keys(targets).sort()).toEqual(['build-binary', 'clean-binary', 'test-binary']);
+    expect(build.executor).toBe('stigmer:build-binary');
+    expect(test.executor).toBe('stigmer:test-binary');
+    expect(clean.executor).toBe('stigmer:clean-binary');
+    for (const target of [build, test, clean]) expect(target.options).toEqual({ spec: 'agent-runner.spec' });
+  });
+
+  it('makes build-binary cacheable, with the binary and its side files as outputs', () => {
+    expect(build.cache).toBe(true);
+    expect(build.outputs).toEqual([binary, `${binary}.sha256`, `${binary}.manifest.json`]);
+  });
+
+  it('keys build-binary on the sources, without tests and outputs, plus dependencies and the toolchain', () => {
+    const inputs = build.inputs as unknown[];
+    expect(inputs).toContain('{projectRoot}/**/*');
+    expect(inputs).toContain('!{projectRoot}/dist/**/*');
+    expect(inputs).toContain('!{projectRoot}/build/**/*');
+    expect(inputs).toContain('!{projectRoot}/tests/**/*');
+    expect(inputs).toContain('!{projectRoot}/**/test_*.py');
+    expect(inputs).toContain('!{projectRoot}/.venv/**/*');
+    expect(inputs).toContain('^production');
+    expect(inputs).toContainEqual({ externalDependencies: [] });
+    const runtimeInput = inputs.find((i): i is { runtime: string } => typeof i === 'object' && i !== null && 'runtime' in i);
+    expect(runtimeInput?.runtime).toMatch(/^python3? -c ".*sys\.version.*platform\.machine\(\).*stigmer \d+\.\d+\.\d+.*"$/);
+    // the exclusions come after the project glob, or they would exclude nothing
+    expect(inputs.indexOf('{projectRoot}/**/*')).toBeLessThan(inputs.indexOf('!{projectRoot}/tests/**/*'));
+  });
+
+  it('makes test-binary depend on build-binary and key on its output files', () => {
+    expect(test.dependsOn).toEqual(['build-binary']);
+    expect(test.cache).toBe(true);
+    expect(test.inputs).toContainEqual(expect.objectContaining({ dependentTasksOutputFiles: '**/*' }));
+    expect(test.inputs).toContain('{projectRoot}/agent-runner.spec');
+    expect(test.inputs).toContainEqual({ externalDependencies: [] });
+  });
+
+  it('never caches clean-binary', () => {
+    expect(clean.cache).toBe(false);
+    expect(clean.outputs).toBeUndefined();
+  });
+
+  it('describes the targets with the runtime technologies', () => {
+    expect(build.metadata?.technologies).toEqual(['python', 'pyinstaller']);
+    expect(build.metadata?.description).toContain('agent-runner');
+    expect(build.metadata?.description).toContain('Python (PyInstaller)');
+  });
+
+  it('uses the target names of the plugin options, and wires dependsOn to the custom build name', () => {
+    const custom = createBinaryTargets(pythonRuntime, spec, context(), { buildTargetName: 'bin', testTargetName: 'bin-test', cleanTargetName: 'bin-clean' });
+    expect(Object.keys(custom).sort()).toEqual(['bin', 'bin-clean', 'bin-test']);
+    expect(custom['bin-test'].dependsOn).toEqual(['bin']);
+    expect(custom['bin'].metadata?.help?.command).toContain(':bin --help');
+  });
+
+  it('uses the dependency input it is given', () => {
+    const targetsDefault = createBinaryTargets(pythonRuntime, spec, { ...context(), dependencyInput: '^default' });
+    expect(targetsDefault['build-binary'].inputs).toContain('^default');
+    expect(targetsDefault['build-binary'].inputs).not.toContain('^production');
+  });
+
+  it('adds workspace-level lock files that the project does not have itself', () => {
+    const withLocks = createBinaryTargets(
+      pythonRuntime,
+      spec,
+      context((p) => ['uv.lock', 'poetry.lock', 'apps/agent-runner/poetry.lock'].includes(p)),
+    );
+    const inputs = withLocks['build-binary'].inputs as unknown[];
+    expect(inputs).toContain('{workspaceRoot}/uv.lock');
+    expect(inputs).not.toContain('{workspaceRoot}/poetry.lock');
+  });
+
+  it('puts the python plugin option into the toolchain input', () => {
+    const runtimeInputs = pythonRuntime.inputs('apps/agent-runner', () => false, { python: '/opt/py/bin/python3.12' });
+    const custom = createBinaryTargets(pythonRuntime, spec, { projectRoot: 'apps/agent-runner', dependencyInput: '^default', runtimeInputs });
+    expect(custom['build-binary'].inputs).toContainEqual({ runtime: expect.stringMatching(/^\/opt\/py\/bin\/python3\.12 -c /) });
+  });
+});
+
+describe('pythonRuntime.readSpec', () => {
+  it('reads a PyInstaller spec and rejects other files', () => {
+    const content = "a = Analysis(['main.py'])\npyz = PYZ(a.pure)\nexe = EXE(\n    pyz,\n    name='svc',\n)\n";
+    expect(pythonRuntime.readSpec('apps/x/svc-bin.spec', content)).toEqual({ specFile: 'svc-bin.spec', binaryName: 'svc' });
+    expect(pythonRuntime.readSpec('apps/x/pkg.spec', 'Name: foo\nVersion: 1\n%build')).toBeUndefined();
+    expect(pythonRuntime.readSpec('apps/x/svc.py', content)).toBeUndefined();
+  });
+});
