@@ -20,13 +20,20 @@ export function addMissingIgnoreEntries(tree: Tree, folder: string, entries: { e
 
 /** Whether any .gitignore between the workspace root and the path ignores it (negations included). */
 export function isIgnored(tree: Tree, workspacePath: string): boolean {
+  // As git does: a deeper .gitignore's decision (ignore or negation) overrides a higher one's.
   const parts = workspacePath.split('/');
+  let ignored = false;
   for (let depth = 0; depth < parts.length; depth++) {
-    const dir = parts.slice(0, depth).join('/');
-    const file = joinPath(dir, '.gitignore');
+    const file = joinPath(parts.slice(0, depth).join('/'), '.gitignore');
     if (!tree.exists(file)) continue;
     const rules = ignore().add(tree.read(file, 'utf-8') ?? '');
-    if (rules.ignores(parts.slice(depth).join('/'))) return true;
+    const relative = parts.slice(depth);
+    // Each folder on the way down, then the path itself: "dist/" rules apply to everything inside dist.
+    for (let k = 1; k <= relative.length; k++) {
+      const verdict = rules.test(relative.slice(0, k).join('/') + (k < relative.length ? '/' : ''));
+      if (verdict.ignored) ignored = true;
+      else if (verdict.unignored) ignored = false;
+    }
   }
-  return false;
+  return ignored;
 }

@@ -32,8 +32,8 @@ export async function generatePythonSpec(request: GenerateSpecRequest): Promise<
 
   const pyprojectPath = joinPath(project.root, 'pyproject.toml');
   const pyproject = files.read(pyprojectPath);
-  if (pyproject === undefined) {
-    logger.info(`stigmer: ${project.root} has no pyproject.toml: the managed environment installs PyInstaller itself.`);
+  if (pyproject === undefined || metadata.style === 'requirements' || metadata.style === 'none') {
+    logger.info(`stigmer: ${project.root || '.'} declares no dependencies in pyproject.toml: left it alone (the managed environment installs PyInstaller itself).`);
     return;
   }
   const edit = addPyInstallerDevDependency(pyproject, metadata.style, metadata.pythonConstraint);

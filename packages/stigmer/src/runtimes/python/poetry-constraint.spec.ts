@@ -43,9 +43,9 @@ describe('poetryToPep440', () => {
     expect(poetryToPep440('1.2.3 || >=2')).toBe('>=2');
   });
 
-  // BUG: Poetry allows whitespace between an operator and its version (">= 1.2, < 2.0" is a valid
+  // Regression (found in review): Poetry allows whitespace between an operator and its version (">= 1.2, < 2.0" is a valid
   // Poetry constraint), but the splitter cuts ">=" from "1.2" and produces ">=,==1.2,<,==2.0", which pip rejects.
-  it.skip('accepts whitespace between an operator and its version', () => {
+  it('accepts whitespace between an operator and its version', () => {
     expect(poetryToPep440('>= 1.2, < 2.0')).toBe('>=1.2,<2.0');
   });
 });

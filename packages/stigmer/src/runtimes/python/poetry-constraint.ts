@@ -3,7 +3,8 @@
  * Used only for services whose dependencies pip installs into the managed environment.
  */
 export function poetryToPep440(constraint: string): string {
-  const text = constraint.trim();
+  // Poetry allows a space between an operator and its version (">= 1.2, < 2.0").
+  const text = constraint.trim().replace(/(>=|<=|==|!=|~=|\^|~|>|<|=)\s+(?=\d)/g, '$1');
   if (!text || text === '*') return '';
   // Poetry's "or" has no PEP 440 equivalent: keep the newest alternative (the last one, by convention).
   if (text.includes('||')) return poetryToPep440(text.split('||').pop() as string);

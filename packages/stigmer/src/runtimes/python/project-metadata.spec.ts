@@ -107,19 +107,19 @@ describe('readPythonProject: Poetry', () => {
     expect(byName(m.dependencies, 'wheel1')?.requirement).toBe('wheel1 @ https://example.com/wheel1-1.0-py3-none-any.whl');
   });
 
-  // BUG: Poetry documents `{ git = "git@github.com:owner/repo.git" }` (scp-like SSH form). It becomes
+  // Regression (found in review): Poetry documents `{ git = "git@github.com:owner/repo.git" }` (scp-like SSH form). It becomes
   // "sshlib @ git+git@github.com:acme/sshlib.git", which is not a URL: pip (packaging <= 25) rejects it
   // with "Invalid requirement ... Invalid URL". The pip form is git+ssh://git@github.com/acme/sshlib.git.
-  it.skip('turns an SSH git dependency into a URL pip accepts', () => {
+  it('turns an SSH git dependency into a URL pip accepts', () => {
     const m = readPythonProject(
       reader({ 'pyproject.toml': `[tool.poetry]\nname = "x"\n[tool.poetry.dependencies]\nsshlib = { git = "git@github.com:acme/sshlib.git" }\n` }),
     );
     expect(byName(m.dependencies, 'sshlib')?.requirement).toBe('sshlib @ git+ssh://git@github.com/acme/sshlib.git');
   });
 
-  // BUG: Poetry's `subdirectory` key of git dependencies is dropped, so pip installs the repository root
+  // Regression (found in review): Poetry's `subdirectory` key of git dependencies is dropped, so pip installs the repository root
   // instead of the package in the subdirectory. pip needs "#subdirectory=pkg" on the URL.
-  it.skip('keeps the subdirectory of a git dependency', () => {
+  it('keeps the subdirectory of a git dependency', () => {
     const m = readPythonProject(
       reader({ 'pyproject.toml': `[tool.poetry]\nname = "x"\n[tool.poetry.dependencies]\nsub = { git = "https://github.com/acme/mono.git", subdirectory = "pkg" }\n` }),
     );

@@ -66,6 +66,8 @@ export function readPythonProject(read: ReadProjectFile): PythonProjectMetadata 
     const project = doc.project;
     if (project && (project.dependencies || !poetry?.dependencies)) {
       readPep621(doc, metadata, read);
+      // Poetry 2 reads [project]: it is still a Poetry service when Poetry configures or locks it.
+      if (poetry || read('poetry.lock') !== undefined) metadata.style = 'poetry';
     } else if (poetry) {
       readPoetry(poetry, metadata);
     }
@@ -100,7 +102,11 @@ function poetryDependency(name: string, spec: any): PythonDependency {
   const markers = spec?.markers ? `; ${spec.markers}` : '';
   if (spec?.git) {
     const ref = spec.rev ?? spec.tag ?? spec.branch;
-    return { name, requirement: `${name}${extras} @ git+${spec.git}${ref ? `@${ref}` : ''}${markers}` };
+    // Poetry takes scp-like SSH addresses (git@host:org/repo.git); pip wants git+ssh://git@host/org/repo.git.
+    const scp = /^([\w.-]+@[\w.-]+):(?!\/\/)(.+)$/.exec(spec.git);
+    const url = scp ? `ssh://${scp[1]}/${scp[2]}` : spec.git;
+    const subdirectory = spec.subdirectory ? `#subdirectory=${spec.subdirectory}` : '';
+    return { name, requirement: `${name}${extras} @ git+${url}${ref ? `@${ref}` : ''}${subdirectory}${markers}` };
   }
   if (spec?.url) return { name, requirement: `${name}${extras} @ ${spec.url}${markers}` };
   return { name, requirement: `${name}${extras}${poetryToPep440(String(spec?.version ?? '*'))}${markers}` };

@@ -32,7 +32,8 @@ export function addPyInstallerDevDependency(text: string, style: PythonProjectSt
     const edited = insertIntoTable(text, ['tool', 'poetry', 'group', 'dev', 'dependencies'], line) ?? appendTable(text, location, [line]);
     return { location, text: verifyEdit(text, edited, (d) => setPath(d, ['tool', 'poetry', 'group', 'dev', 'dependencies', 'pyinstaller'], value)) };
   }
-  const lowest = pythonRange.replace(/^>=/, '').split(',')[0];
+  // python_version is major.minor only: ">=3.12.1" must become "3.12" or the marker is false on every 3.12.x.
+  const lowest = pythonRange.replace(/^>=/, '').split(',')[0].split('.').slice(0, 2).join('.');
   const requirement = `pyinstaller>=${PYINSTALLER_VERSION},<7; python_version >= "${lowest}" and python_version < "3.15"`;
   const item = JSON.stringify(requirement);
   const useGroups = style === 'uv' || doc['dependency-groups'] !== undefined;

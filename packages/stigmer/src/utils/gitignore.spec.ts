@@ -1,0 +1,131 @@
+import type { Tree } from '@nx/devkit';
+import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
+import { addMissingIgnoreEntries, isIgnored } from './gitignore';
+
+const ENTRIES = [
+  { entry: 'dist/', sample: 'dist/agent-runner' },
+  { entry: 'build/', sample: 'build/agent-runner' },
+  { entry: '/agent-runner', sample: 'agent-runner' },
+];
+
+describe('isIgnored', () => {
+  let tree: Tree;
+  beforeEach(() => {
+    tree = createTreeWithEmptyWorkspace();
+  });
+
+  it('is false without any .gitignore', () => {
+    expect(isIgnored(tree, 'apps/x/dist/x')).toBe(false);
+  });
+
+  it('applies the root .gitignore to nested paths', () => {
+    tree.write('.gitignore', 'node_modules\ndist/\n/build\n');
+    expect(isIgnored(tree, 'apps/x/dist/x')).toBe(true);
+    expect(isIgnored(tree, 'dist/x')).toBe(true);
+    // anchored to the root: apps/x/build is not ignored
+    expect(isIgnored(tree, 'build/x')).toBe(true);
+    expect(isIgnored(tree, 'apps/x/build/x')).toBe(false);
+    expect(isIgnored(tree, 'apps/x/main.py')).toBe(false);
+  });
+
+  it("applies a folder's .gitignore relative to that folder", () => {
+    tree.write('apps/x/.gitignore', '/build\n*.log\n');
+    expect(isIgnored(tree, 'apps/x/build/x')).toBe(true);
+    expect(isIgnored(tree, 'apps/x/sub/y.log')).toBe(true);
+    expect(isIgnored(tree, 'apps/y/build/x')).toBe(false);
+    expect(isIgnored(tree, 'build/x')).toBe(false);
+  });
+
+  it('honours negations inside one file', () => {
+    tree.write('.gitignore', '*.spec\n!keep.spec\n');
+    expect(isIgnored(tree, 'apps/x/other.spec')).toBe(true);
+    expect(isIgnored(tree, 'apps/x/keep.spec')).toBe(false);
+  });
+
+  // Regression (found in review): git lets a deeper .gitignore re-include what a higher one ignores (`git check-ignore` confirms that
+  // apps/x/dist/bin is NOT ignored with "dist/" at the root and "!dist/" in apps/x/.gitignore), but isIgnored
+  // returns true as soon as any higher .gitignore matches, so the deeper negation is never seen.
+  it("lets a deeper .gitignore's negation win over a higher one", () => {
+    tree.write('.gitignore', 'dist/\n');
+    tree.write('apps/x/.gitignore', '!dist/\n');
+    expect(isIgnored(tree, 'apps/x/dist/bin')).toBe(false);
+  });
+});
+
+describe('addMissingIgnoreEntries', () => {
+  let tree: Tree;
+  beforeEach(() => {
+    tree = createTreeWithEmptyWorkspace();
+  });
+
+  it('adds no entry that the root .gitignore already covers', () => {
+    tree.write('.gitignore', 'node_modules\ndist/\n');
+    const added = addMissingIgnoreEntries(tree, 'apps/agent-runner', ENTRIES);
+    expect(added).toEqual(['build/', '/agent-runner']);
+    const written = tree.read('apps/agent-runner/.gitignore', 'utf-8') as string;
+    expect(written).toBe('# stigmer: binaries and build work files\nbuild/\n/agent-runner\n');
+    expect(written.split('\n')).not.toContain('dist/');
+    expect(tree.read('.gitignore', 'utf-8')).toBe('node_modules\ndist/\n');
+  });
+
+  it('writes nothing when everything is ignored already', () => {
+    tree.write('.gitignore', 'dist/\nbuild/\napps/agent-runner/agent-runner\n');
+    expect(addMissingIgnoreEntries(tree, 'apps/agent-runner', ENTRIES)).toEqual([]);
+    expect(tree.exists('apps/agent-runner/.gitignore')).toBe(false);
+  });
+
+  it('makes the entries effective', () => {
+    addMissingIgnoreEntries(tree, 'apps/agent-runner', ENTRIES);
+    expect(isIgnored(tree, 'apps/agent-runner/dist/agent-runner')).toBe(true);
+    expect(isIgnored(tree, 'apps/agent-runner/build/agent-runner/x')).toBe(true);
+    expect(isIgnored(tree, 'apps/agent-runner/agent-runner')).toBe(true);
+    expect(isIgnored(tree, 'apps/agent-runner/pkg/agent-runner')).toBe(false);
+  });
+
+  it("appends to the folder's existing .gitignore, keeping its content", () => {
+    tree.write('apps/agent-runner/.gitignore', '# mine\n__pycache__/\n.env\n');
+    addMissingIgnoreEntries(tree, 'apps/agent-runner', ENTRIES);
+    expect(tree.read('apps/agent-runner/.gitignore', 'utf-8')).toBe(
+      '# mine\n__pycache__/\n.env\n# stigmer: binaries and build work files\ndist/\nbuild/\n/agent-runner\n',
+    );
+  });
+
+  it('adds a line break to a file without a final newline instead of joining lines', () => {
+    tree.write('apps/agent-runner/.gitignore', '.env\n*.log');
+    addMissingIgnoreEntries(tree, 'apps/agent-runner', ENTRIES);
+    const text = tree.read('apps/agent-runner/.gitignore', 'utf-8') as string;
+    expect(text.startsWith('.env\n*.log\n# stigmer')).toBe(true);
+    expect(text.endsWith('/agent-runner\n')).toBe(true);
+    expect(isIgnored(tree, 'apps/agent-runner/x.log')).toBe(true);
+  });
+
+  it('keeps CRLF line endings, without a final newline too', () => {
+    tree.write('apps/agent-runner/.gitignore', '.env\r\n*.log');
+    addMissingIgnoreEntries(tree, 'apps/agent-runner', ENTRIES);
+    const text = tree.read('apps/agent-runner/.gitignore', 'utf-8') as string;
+    expect(text).toBe('.env\r\n*.log\r\n# stigmer: binaries and build work files\r\ndist/\r\nbuild/\r\n/agent-runner\r\n');
+    expect(/(^|[^\r])\n/.test(text)).toBe(false);
+  });
+
+  it('adds nothing the second time', () => {
+    tree.write('apps/agent-runner/.gitignore', '.env\r\n');
+    expect(addMissingIgnoreEntries(tree, 'apps/agent-runner', ENTRIES)).toHaveLength(3);
+    const first = tree.read('apps/agent-runner/.gitignore', 'utf-8');
+    expect(addMissingIgnoreEntries(tree, 'apps/agent-runner', ENTRIES)).toEqual([]);
+    expect(tree.read('apps/agent-runner/.gitignore', 'utf-8')).toBe(first);
+  });
+
+  it('writes no second stigmer header when entries are added later', () => {
+    addMissingIgnoreEntries(tree, 'apps/agent-runner', ENTRIES.slice(0, 1));
+    addMissingIgnoreEntries(tree, 'apps/agent-runner', ENTRIES);
+    const text = tree.read('apps/agent-runner/.gitignore', 'utf-8') as string;
+    expect(text.match(/# stigmer/g)).toHaveLength(1);
+    expect(text).toBe('# stigmer: binaries and build work files\ndist/\nbuild/\n/agent-runner\n');
+  });
+
+  it('writes the workspace root .gitignore for folder ""', () => {
+    tree.write('.gitignore', 'node_modules');
+    expect(addMissingIgnoreEntries(tree, '', [{ entry: '.stigmer/', sample: '.stigmer/venvs' }])).toEqual(['.stigmer/']);
+    expect(tree.read('.gitignore', 'utf-8')).toBe('node_modules\n# stigmer: binaries and build work files\n.stigmer/\n');
+  });
+});
