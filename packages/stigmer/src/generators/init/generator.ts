@@ -18,8 +18,14 @@ export async function initGenerator(tree: Tree, options: InitOptions = {}): Prom
     ];
     updateNxJson(tree, nxJson);
   }
-  // Managed Python environments live in <workspace>/.stigmer: never committed, never hashed by Nx.
-  addMissingIgnoreEntries(tree, '', [{ entry: '.stigmer/', sample: '.stigmer/venvs' }]);
+  // Managed Python environments live in <workspace>/.stigmer. Editable installs of local libraries write
+  // <lib>/*.egg-info and Python writes __pycache__: unignored, they would enter the cache keys and turn the
+  // first build's own side effects into a cache miss on the next.
+  addMissingIgnoreEntries(tree, '', [
+    { entry: '.stigmer/', sample: '.stigmer/venvs' },
+    { entry: '*.egg-info/', sample: 'libs/lib/lib.egg-info/PKG-INFO' },
+    { entry: '__pycache__/', sample: 'libs/lib/__pycache__/x.pyc' },
+  ]);
   if (!options.skipFormat) await formatFiles(tree);
 }
 
