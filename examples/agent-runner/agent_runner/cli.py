@@ -24,7 +24,7 @@ def run_agent(definition: str) -> dict:
         graph.add_step(step["plugin"], step["input"])
     outputs = graph.run()
     # A signed receipt, as the control plane expects from every run.
-    receipt = jwt.encode({"agent": agent["name"], "steps": len(outputs)}, "dev-secret", algorithm="HS256")
+    receipt = jwt.encode({"agent": agent["name"], "steps": len(outputs)}, "example-signing-key-of-agent-runner-32b", algorithm="HS256")
     return {"agent": agent["name"], "outputs": outputs, "receipt": receipt}
 
 
