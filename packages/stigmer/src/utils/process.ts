@@ -107,14 +107,14 @@ export async function runChecked(
   return result;
 }
 
-/** The last non-empty lines of some output, joined with ' | '. */
-export function lastLines(text: string, count: number): string {
+/** The last non-empty lines of some output, joined with ' | ' (or another separator). */
+export function lastLines(text: string, count: number, separator = ' | '): string {
   return text
     .split(/\r?\n/)
     .map((line) => line.trim())
     .filter(Boolean)
     .slice(-count)
-    .join(' | ');
+    .join(separator);
 }
 
 /** The absolute path of a program on PATH, or undefined. Reads PATH only, spawns nothing. */

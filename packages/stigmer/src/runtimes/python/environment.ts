@@ -56,6 +56,8 @@ export interface PythonEnvironment {
   pyinstallerVersion: string;
   /** The managed environment's folder (kind 'managed' only). */
   venvDir?: string;
+  /** What the service declares, as read to resolve the environment. */
+  metadata: PythonProjectMetadata;
 }
 
 export interface EnvironmentOptions {
@@ -114,7 +116,7 @@ export async function resolvePythonEnvironment(project: ProjectRef, options: Env
       `Python ${versions.python} does not satisfy ${project.name}'s python constraint '${metadata.pythonConstraint}': install a matching Python and set the build-binary option "python" to it.`,
     );
   }
-  return { kind, python, pythonVersion: versions.python, pyinstallerVersion: versions.pyinstaller, venvDir };
+  return { kind, python, pythonVersion: versions.python, pyinstallerVersion: versions.pyinstaller, venvDir, metadata };
 }
 
 async function toolInterpreter(tool: 'poetry' | 'uv', project: ProjectRef): Promise<string> {

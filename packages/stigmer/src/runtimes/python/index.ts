@@ -3,11 +3,11 @@ import { logger } from '@nx/devkit';
 import * as fs from 'fs-extra';
 import { StigmerError } from '../../utils/errors';
 import { STIGMER_VERSION } from '../../utils/version';
-import { diskFiles, joinPath } from '../../utils/workspace-files';
+import { joinPath } from '../../utils/workspace-files';
 import type { BinaryRuntime, BuildOutput, BuildRequest, ProjectRef, SpecInfo } from '../types';
 import { basePython, resolvePythonEnvironment } from './environment';
 import { generatePythonSpec } from './generate';
-import { LOCK_FILES, readPythonProject } from './project-metadata';
+import { LOCK_FILES } from './project-metadata';
 import { runPyInstaller } from './pyinstaller';
 import { binaryNameFromSpec, looksLikePyInstallerSpec } from './spec-file';
 import { missingModuleHint, verifyPythonBinary } from './verify';
@@ -84,10 +84,9 @@ export const pythonRuntime: BinaryRuntime = {
     if (stat.isDirectory()) {
       throw new StigmerError(`${spec.specFile} builds a folder (COLLECT), not one file: pass a.binaries and a.datas to EXE(...) and remove COLLECT(...), or regenerate it with nx g stigmer:binary-spec --force.`);
     }
-    const metadata = readPythonProject((file) => diskFiles(project.absRoot).read(file));
     return {
       binaryPath,
-      version: (options.version as string | undefined) ?? metadata.version ?? '0.0.0',
+      version: (options.version as string | undefined) ?? environment.metadata.version ?? '0.0.0',
       runtimeVersions: { python: environment.pythonVersion, pyinstaller: environment.pyinstallerVersion },
     };
   },

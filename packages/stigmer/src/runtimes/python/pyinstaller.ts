@@ -59,13 +59,9 @@ export async function runPyInstaller(request: PyInstallerRun): Promise<void> {
     throw new StigmerError(`PyInstaller did not finish within the timeout of ${Math.round((request.timeoutMs ?? 0) / 1000)}s: raise the "timeout" option or look for a hang in the spec.`);
   }
   if (result.exitCode !== 0) {
-    if (!request.verbose) console.error(tail(result.stdout + '\n' + result.stderr, 30));
+    if (!request.verbose) console.error(lastLines(result.stdout + '\n' + result.stderr, 30, '\n'));
     throw new StigmerError(`PyInstaller failed on ${path.basename(request.specPath)}: ${pyInstallerError(result.stdout + '\n' + result.stderr)}`);
   }
-}
-
-function tail(text: string, count: number): string {
-  return text.split(/\r?\n/).filter(Boolean).slice(-count).join('\n');
 }
 
 /** The line of PyInstaller's output that says what went wrong, with a hint where we know the fix. */

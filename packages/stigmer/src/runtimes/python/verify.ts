@@ -5,7 +5,6 @@ import type { CheckResult, VerifyRequest } from '../types';
 import { resolvePythonEnvironment } from './environment';
 import { importNamesOf, sitePackagesOf } from './import-names';
 import { findLocalPackages } from './local-packages';
-import { readPythonProject } from './project-metadata';
 import { helperScript } from './pyinstaller';
 
 interface ArchiveContents {
@@ -30,7 +29,7 @@ export async function verifyPythonBinary(request: VerifyRequest): Promise<CheckR
   }
   const contents = JSON.parse(listing.stdout) as ArchiveContents;
   const has = inArchive(contents);
-  const metadata = readPythonProject((file) => diskFiles(project.absRoot).read(file));
+  const { metadata } = environment;
   const sitePackages = sitePackagesOf(environment.venvDir ?? path.dirname(path.dirname(environment.python)));
   const checks: CheckResult[] = [];
   for (const dependency of metadata.dependencies) {
