@@ -62,8 +62,50 @@ function main() {
     }
     console.log(`| plugin overhead: clean build / PyInstaller by hand | | | | ${(clean / median(samples.byHand)).toFixed(2)} |`);
     console.log(`| binary size | ${(size / 1024 / 1024).toFixed(1)} MB | | | |`);
+    benchGraph(ws);
   } finally {
     ws.remove();
+  }
+}
+
+/**
+ * The plugin's cost in graph computation: `nx show projects` on 200 generated Python services (each with a
+ * spec and a path dependency on one of 10 libraries) with the plugin registered and without it, the
+ * project graph cache off so that every run computes the graph.
+ */
+function benchGraph(ws) {
+  const spec = ws.read('services/agent-runner/agent-runner.spec');
+  for (let i = 0; i < 10; i++) {
+    ws.write(`generated/libs/lib${i}/project.json`, JSON.stringify({ name: `lib${i}` }));
+    ws.write(`generated/libs/lib${i}/pyproject.toml`, `[project]\nname = "lib${i}"\nversion = "0.1.0"\n`);
+    ws.write(`generated/libs/lib${i}/lib${i}/__init__.py`, '');
+  }
+  for (let i = 0; i < 200; i++) {
+    const dir = `generated/services/svc${i}`;
+    ws.write(`${dir}/project.json`, JSON.stringify({ name: `svc${i}` }));
+    ws.write(`${dir}/pyproject.toml`, `[tool.poetry]\nname = "svc${i}"\nversion = "0.1.0"\n\n[tool.poetry.dependencies]\npython = "^3.11"\npyjwt = "^2.8"\nlib${i % 10} = { path = "../../libs/lib${i % 10}", develop = true }\n`);
+    ws.write(`${dir}/main.py`, `import lib${i % 10}\nprint("svc${i}")\n`);
+    ws.write(`${dir}/svc${i}.spec`, spec.replace(/name="agent-runner"/, `name="svc${i}"`));
+  }
+  const nxJsonPath = ws.path('nx.json');
+  const withPlugin = fs.readJsonSync(nxJsonPath);
+  const withoutPlugin = { ...withPlugin, plugins: (withPlugin.plugins || []).filter((p) => (typeof p === 'string' ? p : p.plugin) !== 'stigmer') };
+  const time = (config) => {
+    fs.writeJsonSync(nxJsonPath, config, { spaces: 2 });
+    const values = [];
+    for (let i = 0; i < (quick ? 1 : 5); i++) {
+      const result = ws.mustNx(['show', 'projects'], { NX_CACHE_PROJECT_GRAPH: 'false' });
+      if (!result.stdout.includes('svc199')) throw new Error('the generated projects are missing');
+      values.push(result.ms);
+    }
+    return values;
+  };
+  const without = time(withoutPlugin);
+  const withIt = time(withPlugin);
+  console.log(`\n| graph: nx show projects, 210 generated projects | median | min | max | ratio to no plugin |`);
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const [name, values] of [['without stigmer', without], ['with stigmer', withIt]]) {
+    console.log(`| ${name} | ${s(median(values))} | ${s(Math.min(...values))} | ${s(Math.max(...values))} | ${(median(values) / median(without)).toFixed(2)} |`);
   }
 }
 

@@ -62,7 +62,7 @@ describe('Python service → one binary (e2e)', () => {
       '{projectRoot}/dist/agent-runner.sha256',
       '{projectRoot}/dist/agent-runner.manifest.json',
     ]);
-    expect(build.inputs).toEqual(expect.arrayContaining(['!{projectRoot}/tests/**/*', '^default', { externalDependencies: [] }]));
+    expect(build.inputs).toEqual(expect.arrayContaining(['!{projectRoot}/tests/**/*', '^production', { externalDependencies: [] }]));
     expect(build.inputs.find((i: { runtime?: string }) => i.runtime)?.runtime).toMatch(/python3 -c .*sys\.version.*platform\.machine\(\).*stigmer 0\.1\.0/);
     expect(build.metadata.technologies).toEqual(['python', 'pyinstaller']);
     expect(project.targets['test-binary'].dependsOn).toEqual(['build-binary']);

@@ -27,3 +27,5 @@ export interface Workspace {
 
 export const Workspace: { create(name: string): Workspace } = shared.Workspace;
 export const REPO_ROOT: string = shared.REPO_ROOT;
+/** Runs a program with an argument array in a folder (never a shell). */
+export const exec: (command: string, args: string[], cwd: string, env?: NodeJS.ProcessEnv) => CommandResult = shared.exec;

@@ -4,5 +4,6 @@ export { createDependencies } from './plugins/dependencies';
 export type { StigmerPluginOptions } from './plugins/targets';
 export { binarySpecGenerator } from './generators/binary-spec/generator';
 export { initGenerator } from './generators/init/generator';
+export { ciWorkflowGenerator } from './generators/ci-workflow/generator';
 export { RUNTIMES } from './runtimes';
 export type { BinaryRuntime, RuntimeId } from './runtimes/types';

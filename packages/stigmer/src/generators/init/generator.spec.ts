@@ -1,6 +1,6 @@
 import { readNxJson, Tree, updateNxJson } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import { initGenerator, PLUGIN_NAME } from './generator';
+import { initGenerator, PLUGIN_NAME, PYTHON_TEST_INPUTS } from './generator';
 
 function stigmerPlugins(tree: Tree) {
   return (readNxJson(tree)?.plugins ?? []).filter((p) => (typeof p === 'string' ? p : p.plugin) === PLUGIN_NAME);
@@ -56,5 +56,20 @@ describe('initGenerator', () => {
     await initGenerator(tree, { skipFormat: true });
     expect(tree.read('nx.json', 'utf-8')).toBe(nxJson);
     expect(tree.read('.gitignore', 'utf-8')).toBe(gitignore);
+  });
+
+  it('defines production without the Python test files, and extends an existing one without losing it', async () => {
+    const fresh = createTreeWithEmptyWorkspace();
+    const nxJson = readNxJson(fresh) ?? {};
+    delete nxJson.namedInputs;
+    updateNxJson(fresh, nxJson);
+    await initGenerator(fresh, { skipFormat: true });
+    expect(readNxJson(fresh)?.namedInputs?.production).toEqual(['default', ...PYTHON_TEST_INPUTS]);
+
+    const existing = createTreeWithEmptyWorkspace();
+    updateNxJson(existing, { ...readNxJson(existing), namedInputs: { default: ['{projectRoot}/**/*'], production: ['default', '!{projectRoot}/**/*.spec.ts'] } });
+    await initGenerator(existing, { skipFormat: true });
+    await initGenerator(existing, { skipFormat: true });
+    expect(readNxJson(existing)?.namedInputs?.production).toEqual(['default', '!{projectRoot}/**/*.spec.ts', ...PYTHON_TEST_INPUTS]);
   });
 });

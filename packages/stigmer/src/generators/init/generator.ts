@@ -1,4 +1,4 @@
-import { formatFiles, readNxJson, Tree, updateNxJson } from '@nx/devkit';
+import { formatFiles, NxJsonConfiguration, readNxJson, Tree, updateNxJson } from '@nx/devkit';
 import { addMissingIgnoreEntries } from '../../utils/gitignore';
 
 export const PLUGIN_NAME = 'stigmer';
@@ -16,8 +16,9 @@ export async function initGenerator(tree: Tree, options: InitOptions = {}): Prom
       ...plugins,
       { plugin: PLUGIN_NAME, options: { buildTargetName: 'build-binary', testTargetName: 'test-binary', cleanTargetName: 'clean-binary' } },
     ];
-    updateNxJson(tree, nxJson);
   }
+  addProductionInputs(nxJson);
+  updateNxJson(tree, nxJson);
   // Managed Python environments live in <workspace>/.stigmer. Editable installs of local libraries write
   // <lib>/*.egg-info and Python writes __pycache__: unignored, they would enter the cache keys and turn the
   // first build's own side effects into a cache miss on the next.
@@ -27,6 +28,26 @@ export async function initGenerator(tree: Tree, options: InitOptions = {}): Prom
     { entry: '__pycache__/', sample: 'libs/lib/__pycache__/x.pyc' },
   ]);
   if (!options.skipFormat) await formatFiles(tree);
+}
+
+/** Python test files: not part of what a binary is built from. */
+export const PYTHON_TEST_INPUTS = [
+  '!{projectRoot}/tests/**/*',
+  '!{projectRoot}/**/test_*.py',
+  '!{projectRoot}/**/*_test.py',
+  '!{projectRoot}/**/conftest.py',
+];
+
+/**
+ * A binary depends on the *production* files of the libraries it uses: the plugin keys dependencies on
+ * `^production`. Like the @nx plugins' init generators, this defines `production` when the workspace has
+ * none and adds the Python test patterns to it, so a library's tests never rebuild its services' binaries.
+ */
+function addProductionInputs(nxJson: NxJsonConfiguration): void {
+  const namedInputs = (nxJson.namedInputs ??= {});
+  namedInputs.default ??= ['{projectRoot}/**/*'];
+  const production = (namedInputs.production ??= ['default']);
+  for (const pattern of PYTHON_TEST_INPUTS) if (!production.includes(pattern)) production.push(pattern);
 }
 
 export default initGenerator;

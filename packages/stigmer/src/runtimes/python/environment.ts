@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as fs from 'fs-extra';
 import { StigmerError } from '../../utils/errors';
 import { findOnPath, run, runChecked } from '../../utils/process';
+import { withFileLock } from '../../utils/lock';
 import { STIGMER_VERSION } from '../../utils/version';
 import { diskFiles, joinPath } from '../../utils/workspace-files';
 import type { ProjectRef } from '../types';
@@ -180,14 +181,18 @@ async function ensureManagedVenv(project: ProjectRef, metadata: PythonProjectMet
     log('the managed environment is damaged: recreating it');
   }
   log(`creating ${path.relative(project.workspaceRoot, venvDir)} (python3 -m venv, pip install)`);
-  await fs.remove(venvDir);
-  await fs.ensureDir(path.dirname(venvDir));
-  await runChecked(base, ['-m', 'venv', venvDir], 'creating the managed virtual environment');
-  await runChecked(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', ...installArgs], `pip install into ${path.relative(project.workspaceRoot, venvDir)}`, {
-    cwd: project.absRoot,
-    env: { ...process.env, PIP_NO_INPUT: '1' },
+  // One install at a time per workspace: services that share a local library would otherwise race on
+  // the *.egg-info pip writes into that library's sources.
+  await withFileLock(path.join(path.dirname(venvDir), '.install-lock'), async () => {
+    await fs.remove(venvDir);
+    await fs.ensureDir(path.dirname(venvDir));
+    await runChecked(base, ['-m', 'venv', venvDir], 'creating the managed virtual environment');
+    await runChecked(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', ...installArgs], `pip install into ${path.relative(project.workspaceRoot, venvDir)}`, {
+      cwd: project.absRoot,
+      env: { ...process.env, PIP_NO_INPUT: '1' },
+    });
+    await fs.writeFile(stampFile, fingerprint);
   });
-  await fs.writeFile(stampFile, fingerprint);
   return python;
 }
 
