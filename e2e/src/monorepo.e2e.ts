@@ -76,6 +76,21 @@ describe('monorepo: graph, affected and shared cache (e2e)', () => {
     return ['agent-runner', 'billing'].filter((p) => !new RegExp(`nx run ${p}:build-binary\\s+\\[(local|remote) cache\\]`).test(run.output));
   }
 
+  it('another Python version is another cache key: rebuilt, and a hit again with the first one', () => {
+    // A python3 that reports 3.99.0 to the cache key's runtime input (the command that carries the stigmer
+    // version) and is the real interpreter for everything else, so the build itself still works.
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-python-'));
+    const real = ws.mustRun('python3', ['-c', 'import sys; print(sys.executable)']).stdout.trim();
+    fs.writeFileSync(path.join(bin, 'python3'), `#!/bin/sh\ncase "$*" in *"stigmer "*) echo "3.99.0 linux x86_64";; *) exec "${real}" "$@";; esac\n`, { mode: 0o755 });
+    try {
+      const other = ws.mustNx(['run', 'agent-runner:build-binary'], { PATH: `${bin}${path.delimiter}${process.env.PATH}` });
+      expect(other.output).not.toMatch(/\[(local|remote) cache\]/);
+    } finally {
+      fs.removeSync(bin);
+    }
+    expect(ws.mustNx(['run', 'agent-runner:build-binary']).output).toMatch(/\[local cache\]|existing outputs match the cache/);
+  });
+
   it('shares a binary between two clones through the self-hosted remote cache; the restored binary runs', async () => {
     const server = new RemoteCacheServer();
     const url = await server.start();

@@ -87,4 +87,11 @@ describe('createDependencies', () => {
     expect(await createDependencies(undefined, context({ web: ['apps/web/pyproject.toml'] }))).toEqual([]);
     warn.mockRestore();
   });
+
+  it('resolves uv workspace members by their declared name', async () => {
+    write('apps/agent-runner/pyproject.toml', '[project]\nname = "agent-runner"\ndependencies = ["Graph_Ton"]\n\n[tool.uv.sources]\nGraph_Ton = { workspace = true }\n');
+    write('libs/graphton/pyproject.toml', '[project]\nname = "graph-ton"\n');
+    const edges = await createDependencies(undefined, context({ 'agent-runner': ['apps/agent-runner/pyproject.toml'] }));
+    expect(edges).toEqual([{ source: 'agent-runner', target: 'graphton', type: 'static', sourceFile: 'apps/agent-runner/pyproject.toml' }]);
+  });
 });

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CreateDependencies, DependencyType, logger, RawProjectGraphDependency } from '@nx/devkit';
-import { declaresPythonDependencies, localDependencyPaths } from '../runtimes/python/local-dependencies';
+import { declaredDistributionName, declaresPythonDependencies, localDependencyPaths, uvWorkspaceDependencies } from '../runtimes/python/local-dependencies';
 import type { StigmerPluginOptions } from './targets';
 
 const warned = new Set<string>();
@@ -15,13 +15,17 @@ const warned = new Set<string>();
 export const createDependencies: CreateDependencies<StigmerPluginOptions> = (_options, context) => {
   const projectByRoot = new Map(Object.entries(context.projects).map(([name, config]) => [normalizeRoot(config.root), name]));
   const dependencies: RawProjectGraphDependency[] = [];
+  let projectByDistribution: Map<string, string> | undefined;
   for (const [source, files] of Object.entries(context.filesToProcess.projectFileMap)) {
     for (const { file } of files) {
       const fileName = path.posix.basename(file);
       if (!declaresPythonDependencies(fileName)) continue;
       let paths: string[];
+      let workspaceNames: string[];
       try {
-        paths = localDependencyPaths(fileName, fs.readFileSync(path.join(context.workspaceRoot, file), 'utf8'));
+        const content = fs.readFileSync(path.join(context.workspaceRoot, file), 'utf8');
+        paths = localDependencyPaths(fileName, content);
+        workspaceNames = uvWorkspaceDependencies(fileName, content);
       } catch (error) {
         warnOnce(`${file}`, `stigmer: ${file} could not be read for local dependencies (${error instanceof Error ? error.message : error})`);
         continue;
@@ -35,10 +39,32 @@ export const createDependencies: CreateDependencies<StigmerPluginOptions> = (_op
         }
         if (target !== source) dependencies.push({ source, target, type: DependencyType.static, sourceFile: file });
       }
+      for (const name of workspaceNames) {
+        const target = (projectByDistribution ??= distributionNames(context.workspaceRoot, context.projects)).get(name);
+        if (!target) {
+          warnOnce(`${file}:${name}`, `stigmer: ${file} takes ${name} from the uv workspace, but no project of this workspace declares it: no graph edge for it.`);
+          continue;
+        }
+        if (target !== source) dependencies.push({ source, target, type: DependencyType.static, sourceFile: file });
+      }
     }
   }
   return dependencies;
 };
+
+/** Distribution name -> project, from the projects' pyproject.toml files (read only when a uv workspace source needs it). */
+function distributionNames(workspaceRoot: string, projects: Record<string, { root: string }>): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const [project, config] of Object.entries(projects)) {
+    try {
+      const name = declaredDistributionName(fs.readFileSync(path.join(workspaceRoot, config.root, 'pyproject.toml'), 'utf8'));
+      if (name) names.set(name, project);
+    } catch {
+      // no or invalid pyproject.toml: not a Python project
+    }
+  }
+  return names;
+}
 
 function normalizeRoot(root: string): string {
   const normalized = path.posix.normalize(root.replace(/\\/g, '/')).replace(/\/+$/, '');

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { parseRequirement, readRequirements } from './project-metadata';
+import { normalizeDistName, parseRequirement, readRequirements } from './project-metadata';
 import { parseToml, TomlTable } from './toml';
 
 /** Files that can declare local Python dependencies, by base name. */
@@ -46,4 +46,20 @@ export function localDependencyPaths(fileName: string, content: string): string[
     }
   }
   return [...new Set(paths.map((p) => p.replace(/\\/g, '/').replace(/\/+$/, '')))].filter((p) => !path.posix.isAbsolute(p));
+}
+
+/** Dependencies a pyproject.toml takes from its uv workspace (`[tool.uv.sources] name = { workspace = true }`). */
+export function uvWorkspaceDependencies(fileName: string, content: string): string[] {
+  if (fileName !== 'pyproject.toml') return [];
+  const sources = parseToml(content, fileName).tool?.uv?.sources ?? {};
+  return Object.entries<any>(sources)
+    .filter(([, source]) => source?.workspace === true)
+    .map(([name]) => normalizeDistName(name));
+}
+
+/** The distribution name a pyproject.toml declares (PEP 621 or Poetry), normalised. */
+export function declaredDistributionName(content: string): string | undefined {
+  const doc = parseToml(content, 'pyproject.toml');
+  const name = doc.project?.name ?? doc.tool?.poetry?.name;
+  return typeof name === 'string' ? normalizeDistName(name) : undefined;
 }
