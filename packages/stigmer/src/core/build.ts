@@ -33,9 +33,13 @@ export async function buildBinary(project: ProjectRef, options: BuildBinaryOptio
   logger.info(`[stigmer] building ${project.name} with ${runtime.displayName} from ${path.join(project.root, spec.specFile)}`);
   const outputDir = distDir(project);
   const staging = await createStagingDir(outputDir);
+  // After a failure or an interruption the builder's work files may be half-written: the next build
+  // starts clean rather than trusting them.
+  const discardWorkFiles = () => runtime.workFiles(project, spec).forEach((file) => fs.removeSync(file));
   const stop = (signal: NodeJS.Signals) => {
     killLiveChildren('SIGKILL');
     fs.removeSync(staging);
+    discardWorkFiles();
     removeIfEmpty(outputDir);
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
@@ -72,6 +76,9 @@ export async function buildBinary(project: ProjectRef, options: BuildBinaryOptio
     progress.end();
     logger.info(`[stigmer] ${path.relative(project.workspaceRoot, finalPath)}: ${formatSize(size)}, built in ${formatSeconds(progress.totalMs)}`);
     return finalPath;
+  } catch (error) {
+    discardWorkFiles();
+    throw error;
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

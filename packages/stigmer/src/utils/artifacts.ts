@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import * as path from 'node:path';
 import * as fs from 'fs-extra';
+import { StigmerError } from './errors';
 
 /** What a daemon needs to pick and verify a binary, written beside it as `<binary>.manifest.json`. */
 export interface BinaryManifest {
@@ -47,11 +48,23 @@ export async function writeSideFiles(
  * place is one rename. Nothing in it is ever mistaken for a result; it is removed on every exit path.
  */
 export async function createStagingDir(outputDir: string): Promise<string> {
-  await fs.ensureDir(outputDir);
   const dir = path.join(outputDir, `.stigmer-staging-${process.pid}-${randomBytes(4).toString('hex')}`);
-  await fs.ensureDir(dir);
+  try {
+    await fs.ensureDir(dir);
+  } catch (error) {
+    throw new StigmerError(`cannot write into ${outputDir} (${(error as NodeJS.ErrnoException).code ?? error}): ${OUTPUT_FIXES[(error as NodeJS.ErrnoException).code ?? ''] ?? 'make it a writable folder'}.`);
+  }
   return dir;
 }
+
+const OUTPUT_FIXES: Record<string, string> = {
+  ENOTDIR: 'a file stands where the output folder should be: move it away',
+  EEXIST: 'a file stands where the output folder should be: move it away',
+  EACCES: 'give the build write permission on it',
+  EPERM: 'give the build write permission on it',
+  EROFS: 'the file system is read-only: build in a writable checkout',
+  ENOSPC: 'the disk is full: free some space',
+};
 
 /**
  * Moves the binary and its side files from the staging folder into the output folder. The side files go

@@ -51,7 +51,8 @@ export const pythonRuntime: BinaryRuntime = {
       ],
       // The interpreter's version, OS and machine: a binary built by 3.11 on linux/x86_64 is no hit for 3.12
       // or macOS. The plugin version is printed too, so upgrading stigmer rebuilds.
-      toolchainCommand: `${python} -c "import platform, sys; print(sys.version.split()[0], sys.platform, platform.machine(), 'stigmer ${STIGMER_VERSION}')"`,
+      // Without Python the hash still computes (`|| echo`), so the build can say what to install.
+      toolchainCommand: `${python} -c "import platform, sys; print(sys.version.split()[0], sys.platform, platform.machine(), 'stigmer ${STIGMER_VERSION}')" || echo no ${python}`,
       // Workspace-level locks (uv workspaces, a shared Poetry lock) decide the service's dependencies too.
       extraFiles: LOCK_FILES.filter((file) => exists(file) && !exists(joinPath(projectRoot, file))).map((file) => `{workspaceRoot}/${file}`),
     };

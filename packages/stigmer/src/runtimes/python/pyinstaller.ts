@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StigmerError } from '../../utils/errors';
 import { lastLines, run } from '../../utils/process';
@@ -29,6 +30,7 @@ export async function runPyInstaller(request: PyInstallerRun): Promise<void> {
   const { progress } = request;
   progress.phase('analyse');
   let bundling = false;
+  const missingHiddenImports: string[] = [];
   const args = [
     helperScript('run_pyinstaller.py'),
     path.join(request.workPath, '.stigmer-archive-cache'),
@@ -49,6 +51,8 @@ export async function runPyInstaller(request: PyInstallerRun): Promise<void> {
     env: { ...process.env, PYTHONHASHSEED: '0', PYTHONDONTWRITEBYTECODE: '1' },
     onLine: (line) => {
       if (request.verbose) console.log(line);
+      const missing = /ERROR: Hidden import '([^']+)' not found/.exec(line);
+      if (missing) missingHiddenImports.push(missing[1]);
       if (!bundling && /Building (PYZ|PKG|EXE)|checking PYZ/.test(line)) {
         bundling = true;
         progress.phase('bundle');
@@ -61,6 +65,15 @@ export async function runPyInstaller(request: PyInstallerRun): Promise<void> {
   if (result.exitCode !== 0) {
     if (!request.verbose) console.error(lastLines(result.stdout + '\n' + result.stderr, 30, '\n'));
     throw new StigmerError(`PyInstaller failed on ${path.basename(request.specPath)}: ${pyInstallerError(result.stdout + '\n' + result.stderr)}`);
+  }
+  // PyInstaller only warns about a hidden import it cannot find; the binary would then fail at run time.
+  // Hooks of third-party packages name optional modules too: only the spec's own names are an error.
+  const specText = fs.readFileSync(request.specPath, 'utf8');
+  const named = missingHiddenImports.filter((module) => specText.includes(`'${module}'`) || specText.includes(`"${module}"`));
+  if (named.length) {
+    throw new StigmerError(
+      `${path.basename(request.specPath)} names ${named.map((m) => `'${m}'`).join(', ')}, which the build environment cannot import: install the package that provides it (a declared dependency?) or remove it from hiddenimports.`,
+    );
   }
 }
 
