@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'fs-extra';
@@ -35,8 +36,13 @@ describe('monorepo: graph, affected and shared cache (e2e)', () => {
     expect(targets('web')).toEqual([]);
   });
 
-  it('builds both services in parallel (they share graphton), and both binaries run', () => {
+  it('builds both services in parallel (they share graphton), twice, with byte-identical binaries that run', () => {
+    const binaries = ['services/billing/dist/billing', 'services/agent-runner/dist/agent-runner'];
+    const digest = () => binaries.map((b) => createHash('sha256').update(fs.readFileSync(ws.path(b))).digest('hex'));
     ws.mustNx(['run-many', '-t', 'build-binary', '--parallel=3']);
+    const first = digest();
+    ws.mustNx(['run-many', '-t', 'build-binary', '--parallel=3', '--skip-nx-cache']);
+    expect(digest()).toEqual(first);
     expect(ws.run(ws.path('services/billing/dist/billing'), []).stdout.trim()).toBe('billing total=255.00 EUR');
     expect(ws.run(ws.path('services/agent-runner/dist/agent-runner'), ['--version']).stdout.trim()).toBe('agent-runner 0.3.1');
   });
