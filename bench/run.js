@@ -4,12 +4,12 @@
 // the table holds on a noisy shared machine. `npm run bench` (3 runs) or `npm run bench -- --quick` (1 run).
 const path = require('node:path');
 const fs = require('fs-extra');
-const { Workspace } = require('../scripts/test-workspace');
+const { exec, Workspace } = require('../scripts/test-workspace');
 
 const quick = process.argv.includes('--quick');
 const runs = quick ? 1 : Number(process.env.STIGMER_BENCH_RUNS ?? 3);
 
-function main() {
+async function main() {
   const ws = Workspace.create('bench');
   try {
     ws.addExamplePythonService();
@@ -41,13 +41,52 @@ function main() {
         ws.mustRun(python, ['-m', 'PyInstaller', '--noconfirm', '--clean', '--distpath', ws.path('bench-dist'), '--workpath', ws.path('bench-build'), ws.path(service, 'agent-runner.spec')]).ms,
       );
     }
+    // Another machine restoring from the self-hosted remote cache: the local cache is emptied each time.
+    const { spawn } = require('node:child_process');
+    const server = spawn(process.execPath, [path.join(__dirname, '..', 'scripts', 'remote-cache-server.js'), 'bench-token'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const url = await waitForServer(server);
+      const remote = {
+        NX_SELF_HOSTED_REMOTE_CACHE_SERVER: url,
+        NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: 'bench-token',
+        NX_CACHE_DIRECTORY: `${ws.root}-remote-run-cache`,
+      };
+      ws.mustNx(['run', 'agent-runner:build-binary'], remote);
+      samples.remote = [];
+      task.remote = [];
+      for (let i = 0; i < runs; i++) {
+        fs.removeSync(remote.NX_CACHE_DIRECTORY);
+        fs.removeSync(ws.path(service, 'dist'));
+        const hit = ws.mustNx(['run', 'agent-runner:build-binary'], remote);
+        if (!/remote cache/.test(hit.output)) throw new Error('expected a remote cache hit');
+        samples.remote.push(hit.ms);
+        task.remote.push(nxRunDuration(hit.output));
+      }
+      fs.removeSync(remote.NX_CACHE_DIRECTORY);
+    } finally {
+      server.kill();
+    }
     const size = fs.statSync(ws.path(service, 'dist', 'agent-runner')).size;
+    // The generated spec's binary passes test-binary; PyInstaller with no spec on the same environment:
+    const testBinary = ws.nx(['run', 'agent-runner:test-binary']).code === 0;
+    ws.mustRun(python, ['-m', 'PyInstaller', '--onefile', '--noconfirm', '--distpath', ws.path('naive-dist'), '--workpath', ws.path('naive-build'), '--specpath', ws.path('naive-spec'), ws.path(service, 'main.py')]);
+    const naive = ws.path('naive-dist', 'main');
+    const naiveSize = fs.statSync(naive).size;
+    const naiveRun = ws.run(naive, []);
+    const naiveRuns = naiveRun.code === 0 && naiveRun.stdout.includes('GRAPH READY');
+    // Start-up: the binary against `python main.py` in the environment, both printing their version.
+    const startup = { binary: [], python: [] };
+    for (let i = 0; i < (quick ? 3 : 7); i++) {
+      startup.binary.push(ws.mustRun(ws.path(service, 'dist', 'agent-runner'), ['--version']).ms);
+      startup.python.push(exec(python, ['main.py', '--version'], ws.path(service)).ms);
+    }
     const clean = median(samples.clean);
     const rows = [
       ['first build (creates the managed environment)', samples.first, clean],
       ['clean build (--clean)', samples.clean, clean],
       ['incremental build (one source file changed)', samples.incremental, clean],
       ['Nx cache hit (dist/ deleted)', samples.hit, clean],
+      ['remote cache hit (empty local cache, dist/ deleted)', samples.remote, clean],
       ['PyInstaller by hand, same spec and env (clean)', samples.byHand, clean],
     ];
     console.log(`\nstigmer benchmark: examples/agent-runner, ${runs} run${runs > 1 ? 's' : ''} each, node ${process.version}, ${process.platform}-${process.arch}\n`);
@@ -57,11 +96,20 @@ function main() {
       console.log(`| ${name} | ${s(median(values))} | ${s(Math.min(...values))} | ${s(Math.max(...values))} | ${(median(values) / base).toFixed(2)} |`);
     }
     const taskClean = median(task.clean);
-    for (const [name, values] of [['clean build, Nx task time', task.clean], ['incremental build, Nx task time', task.incremental], ['Nx cache hit, Nx task time', task.hit]]) {
+    for (const [name, values] of [['clean build, Nx task time', task.clean], ['incremental build, Nx task time', task.incremental], ['Nx cache hit, Nx task time', task.hit], ['remote cache hit, Nx task time', task.remote]]) {
       console.log(`| ${name} | ${s(median(values))} | ${s(Math.min(...values))} | ${s(Math.max(...values))} | ${(median(values) / taskClean).toFixed(2)} |`);
     }
     console.log(`| plugin overhead: clean build / PyInstaller by hand | | | | ${(clean / median(samples.byHand)).toFixed(2)} |`);
-    console.log(`| binary size | ${(size / 1024 / 1024).toFixed(1)} MB | | | |`);
+    console.log(`| plugin overhead, Nx task time: clean build / PyInstaller by hand | | | | ${(taskClean / median(samples.byHand)).toFixed(2)} |`);
+    console.log(`\n| binary | size | ratio to no-spec build | passes test-binary / runs |`);
+    console.log('| --- | ---: | ---: | --- |');
+    console.log(`| generated spec (nx run agent-runner:build-binary) | ${mb(size)} | ${(size / naiveSize).toFixed(2)} | ${testBinary ? 'passes test-binary' : 'FAILS test-binary'} |`);
+    console.log(`| pyinstaller --onefile main.py, no spec | ${mb(naiveSize)} | 1.00 | ${naiveRuns ? 'runs' : `does not run (${lastLine(naiveRun.output)})`} |`);
+    console.log(`\n| start-up (--version) | median | min | max | ratio to python main.py |`);
+    console.log('| --- | ---: | ---: | ---: | ---: |');
+    for (const [name, values] of [['binary', startup.binary], ['python main.py (managed environment)', startup.python]]) {
+      console.log(`| ${name} | ${s(median(values))} | ${s(Math.min(...values))} | ${s(Math.max(...values))} | ${(median(values) / median(startup.python)).toFixed(2)} |`);
+    }
     benchGraph(ws);
   } finally {
     ws.remove();
@@ -92,6 +140,7 @@ function benchGraph(ws) {
   const withoutPlugin = { ...withPlugin, plugins: (withPlugin.plugins || []).filter((p) => (typeof p === 'string' ? p : p.plugin) !== 'stigmer') };
   const time = (config) => {
     fs.writeJsonSync(nxJsonPath, config, { spaces: 2 });
+    ws.mustNx(['show', 'projects']); // warm-up: file system caches, not the graph (its cache is off below)
     const values = [];
     for (let i = 0; i < (quick ? 1 : 5); i++) {
       const result = ws.mustNx(['show', 'projects'], { NX_CACHE_PROJECT_GRAPH: 'false' });
@@ -100,13 +149,34 @@ function benchGraph(ws) {
     }
     return values;
   };
+  // An empty plugin on the same files: what Nx charges any plugin (its isolated worker), to set apart
+  // what stigmer's own graph work costs.
+  ws.write('tools/noop-plugin.js', "module.exports = { name: 'noop', createNodesV2: ['**/*.spec', (files) => files.map((file) => [file, {}])] };\n");
+  const withNoop = { ...withoutPlugin, plugins: [...(withoutPlugin.plugins || []), './tools/noop-plugin.js'] };
   const without = time(withoutPlugin);
+  const noop = time(withNoop);
   const withIt = time(withPlugin);
   console.log(`\n| graph: nx show projects, 210 generated projects | median | min | max | ratio to no plugin |`);
   console.log('| --- | ---: | ---: | ---: | ---: |');
-  for (const [name, values] of [['without stigmer', without], ['with stigmer', withIt]]) {
+  for (const [name, values] of [['without stigmer', without], ['an empty plugin instead (Nx per-plugin cost)', noop], ['with stigmer', withIt]]) {
     console.log(`| ${name} | ${s(median(values))} | ${s(Math.min(...values))} | ${s(Math.max(...values))} | ${(median(values) / median(without)).toFixed(2)} |`);
   }
+}
+
+/** The URL the server prints when it listens. */
+function waitForServer(server) {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error('the remote cache server did not start')), 10000);
+    server.stdout.on('data', (chunk) => {
+      output += chunk;
+      const url = /listening (\S+)/.exec(output);
+      if (url) {
+        clearTimeout(timer);
+        resolve(url[1]);
+      }
+    });
+  });
 }
 
 /** The "Run duration" Nx prints: the task's time without the CLI's start-up and graph computation. */
@@ -114,6 +184,14 @@ function nxRunDuration(output) {
   const match = /Run duration:\s+([\d.]+)(ms|s)/.exec(output);
   if (!match) throw new Error('Nx printed no run duration');
   return Number(match[1]) * (match[2] === 's' ? 1000 : 1);
+}
+
+function mb(bytes) {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function lastLine(text) {
+  return text.trim().split('\n').filter(Boolean).pop() || 'no output';
 }
 
 function median(values) {
@@ -126,4 +204,7 @@ function s(ms) {
   return `${(ms / 1000).toFixed(2)} s`;
 }
 
-main();
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,9 +1,9 @@
 import * as path from 'node:path';
 import { logger } from '@nx/devkit';
 import * as fs from 'fs-extra';
-import { binaryFileName, resolveSpec, RuntimeId } from '../runtimes';
+import { resolveSpec, RuntimeId } from '../runtimes';
 import type { ProjectRef } from '../runtimes/types';
-import { createStagingDir, hostTarget, promoteFromStaging, writeSideFiles } from '../utils/artifacts';
+import { createStagingDir, promoteFromStaging, writeSideFiles } from '../utils/artifacts';
 import { StigmerError } from '../utils/errors';
 import { killLiveChildren } from '../utils/process';
 import { formatSeconds, formatSize, Progress } from '../utils/progress';
@@ -60,22 +60,31 @@ export async function buildBinary(project: ProjectRef, options: BuildBinaryOptio
       timeoutMs: options.timeout ? options.timeout * 1000 : undefined,
     });
     progress.phase('verify');
-    const { size } = await fs.stat(output.binaryPath);
-    if (size === 0) throw new StigmerError(`${runtime.displayName} wrote an empty ${path.basename(output.binaryPath)}: see its output above.`);
-    await fs.chmod(output.binaryPath, 0o755);
-    await writeSideFiles(output.binaryPath, {
-      name: spec.binaryName,
-      version: output.version,
-      ...hostTarget(),
-      runtime: runtime.id,
-      runtimeVersions: output.runtimeVersions,
-      builtBy: `stigmer ${STIGMER_VERSION}`,
-    });
-    const finalPath = path.join(outputDir, binaryFileName(spec));
-    await promoteFromStaging(output.binaryPath, finalPath);
+    const sizes: number[] = [];
+    for (const binary of output.binaries) {
+      const { size } = await fs.stat(binary.path);
+      if (size === 0) throw new StigmerError(`${runtime.displayName} wrote an empty ${path.basename(binary.path)}: see its output above.`);
+      await fs.chmod(binary.path, 0o755);
+      await writeSideFiles(binary.path, {
+        name: spec.binaryName,
+        version: output.version,
+        os: binary.os,
+        arch: binary.arch,
+        runtime: runtime.id,
+        runtimeVersions: output.runtimeVersions,
+        builtBy: `stigmer ${STIGMER_VERSION}`,
+      });
+      sizes.push(size);
+    }
+    // Every binary and its side files are complete: only now do they replace what dist/ held.
+    const finalPaths = output.binaries.map((binary) => path.join(outputDir, path.basename(binary.path)));
+    for (const [i, binary] of output.binaries.entries()) await promoteFromStaging(binary.path, finalPaths[i]);
     progress.end();
-    logger.info(`[stigmer] ${path.relative(project.workspaceRoot, finalPath)}: ${formatSize(size)}, built in ${formatSeconds(progress.totalMs)}`);
-    return finalPath;
+    finalPaths.forEach((finalPath, i) => {
+      const last = i === finalPaths.length - 1 ? `, built in ${formatSeconds(progress.totalMs)}` : '';
+      logger.info(`[stigmer] ${path.relative(project.workspaceRoot, finalPath)}: ${formatSize(sizes[i])}${last}`);
+    });
+    return finalPaths[0];
   } catch (error) {
     discardWorkFiles();
     throw error;

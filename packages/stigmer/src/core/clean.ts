@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { logger } from '@nx/devkit';
 import * as fs from 'fs-extra';
-import { binaryFileName, resolveSpec, RuntimeId } from '../runtimes';
+import { resolveSpec, RuntimeId } from '../runtimes';
 import type { ProjectRef } from '../runtimes/types';
 import { removeBinary } from '../utils/artifacts';
 import { distDir, removeIfEmpty } from './build';
@@ -9,7 +9,8 @@ import { distDir, removeIfEmpty } from './build';
 /** Removes the binary, its side files and the runtime's work files; dist/ and build/ go when left empty. */
 export async function cleanBinary(project: ProjectRef, options: { spec?: string; runtime?: RuntimeId }): Promise<string[]> {
   const { runtime, spec } = resolveSpec(project, options);
-  const removed = await removeBinary(path.join(distDir(project), binaryFileName(spec)));
+  const removed: string[] = [];
+  for (const file of spec.binaryFiles) removed.push(...(await removeBinary(path.join(distDir(project), file))));
   for (const file of runtime.workFiles(project, spec)) {
     if (await fs.pathExists(file)) {
       await fs.remove(file);

@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { RUNTIMES } from '../runtimes';
 import { pythonRuntime } from '../runtimes/python';
 import { createBinaryTargets } from '../plugins/targets';
 
@@ -51,7 +52,7 @@ describe('executor schemas', () => {
     const schema = readSchema(name);
     const properties = schema.properties ?? {};
     expect(properties.spec?.type).toBe('string');
-    expect(properties.runtime).toEqual(expect.objectContaining({ type: 'string', enum: ['python'] }));
+    expect(properties.runtime).toEqual(expect.objectContaining({ type: 'string', enum: RUNTIMES.map((r) => r.id) }));
     for (const [key, property] of Object.entries(properties)) {
       expect({ key, type: typeof property.type }).toEqual({ key, type: 'string' });
       if ('default' in property) expect({ key, ok: matchesType(property.default, property.type) }).toEqual({ key, ok: true });
@@ -96,7 +97,7 @@ describe('executor schemas', () => {
   it('accepts the options the inferred targets set and show in their help examples', () => {
     const targets = createBinaryTargets(
       pythonRuntime,
-      { specFile: 'svc.spec', binaryName: 'svc' },
+      { specFile: 'svc.spec', binaryName: 'svc', binaryFiles: ['svc'] },
       { projectRoot: 'apps/svc', dependencyInput: '^default', runtimeInputs: pythonRuntime.inputs('apps/svc', () => false, {}) },
     );
     for (const name of EXECUTORS) {

@@ -88,10 +88,35 @@ describe('createDependencies', () => {
     warn.mockRestore();
   });
 
+  it('adds edges from a Node service to the projects its sources import, by relative path', async () => {
+    write('apps/web/web.sea.json', '{"name":"web","entry":"src/main.ts"}');
+    write('apps/web/src/main.ts', "import { g } from '../../../libs/graphton/src/index';\nimport ms from 'ms';\nimport { h } from './helper';\n");
+    const edges = await createDependencies(undefined, context({ web: ['apps/web/web.sea.json', 'apps/web/src/main.ts'] }));
+    expect(edges).toEqual([{ source: 'web', target: 'graphton', type: 'static', sourceFile: 'apps/web/src/main.ts' }]);
+  });
+
+  it('scans every source of a Node service again when its spec appears', async () => {
+    write('apps/web/web.sea.json', '{"name":"web","entry":"src/main.ts"}');
+    write('apps/web/src/main.ts', "import { g } from '../../../libs/graphton/src/index';\n");
+    const all = { web: ['apps/web/web.sea.json', 'apps/web/src/main.ts'] };
+    const ctx = context(all);
+    (ctx as any).filesToProcess = { projectFileMap: { web: [{ file: 'apps/web/web.sea.json', hash: '2' }] }, nonProjectFiles: [] };
+    expect(await createDependencies(undefined, ctx)).toEqual([{ source: 'web', target: 'graphton', type: 'static', sourceFile: 'apps/web/src/main.ts' }]);
+  });
+
   it('resolves uv workspace members by their declared name', async () => {
     write('apps/agent-runner/pyproject.toml', '[project]\nname = "agent-runner"\ndependencies = ["Graph_Ton"]\n\n[tool.uv.sources]\nGraph_Ton = { workspace = true }\n');
     write('libs/graphton/pyproject.toml', '[project]\nname = "graph-ton"\n');
     const edges = await createDependencies(undefined, context({ 'agent-runner': ['apps/agent-runner/pyproject.toml'] }));
     expect(edges).toEqual([{ source: 'agent-runner', target: 'graphton', type: 'static', sourceFile: 'apps/agent-runner/pyproject.toml' }]);
+  });
+});
+
+describe('importSpecifiers', () => {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { importSpecifiers } = require('../runtimes/node/local-imports');
+  it('finds static imports, re-exports, dynamic imports and requires, not comments or node: builtins', () => {
+    const source = `import ms from 'ms';\nimport { greet } from "../../libs/greeting/src/index";\nexport * from './local';\nimport './side-effect';\nconst x = require('@org/lib/sub');\nconst y = await import('./lazy');\n// import gone from 'commented';\n/* require('also-gone') */\nimport fs from 'node:fs';\n`;
+    expect(importSpecifiers(source).sort()).toEqual(['../../libs/greeting/src/index', './lazy', './local', './side-effect', '@org/lib/sub', 'ms'].sort());
   });
 });

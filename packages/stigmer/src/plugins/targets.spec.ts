@@ -2,7 +2,7 @@ import { pythonRuntime } from '../runtimes/python';
 import type { SpecInfo } from '../runtimes/types';
 import { createBinaryTargets } from './targets';
 
-const spec: SpecInfo = { specFile: 'agent-runner.spec', binaryName: 'agent-runner' };
+const spec: SpecInfo = { specFile: 'agent-runner.spec', binaryName: 'agent-runner', binaryFiles: ['agent-runner'] };
 const ext = process.platform === 'win32' ? '.exe' : '';
 const binary = `{projectRoot}/dist/agent-runner${ext}`;
 
@@ -102,7 +102,7 @@ describe('createBinaryTargets', () => {
 describe('pythonRuntime.readSpec', () => {
   it('reads a PyInstaller spec and rejects other files', () => {
     const content = "a = Analysis(['main.py'])\npyz = PYZ(a.pure)\nexe = EXE(\n    pyz,\n    name='svc',\n)\n";
-    expect(pythonRuntime.readSpec('apps/x/svc-bin.spec', content)).toEqual({ specFile: 'svc-bin.spec', binaryName: 'svc' });
+    expect(pythonRuntime.readSpec('apps/x/svc-bin.spec', content)).toEqual({ specFile: 'svc-bin.spec', binaryName: 'svc', binaryFiles: ['svc'] });
     expect(pythonRuntime.readSpec('apps/x/pkg.spec', 'Name: foo\nVersion: 1\n%build')).toBeUndefined();
     expect(pythonRuntime.readSpec('apps/x/svc.py', content)).toBeUndefined();
   });

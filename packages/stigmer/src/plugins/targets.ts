@@ -29,7 +29,7 @@ export function createBinaryTargets(
   const buildTarget = options.buildTargetName ?? 'build-binary';
   const testTarget = options.testTargetName ?? 'test-binary';
   const cleanTarget = options.cleanTargetName ?? 'clean-binary';
-  const binary = `{projectRoot}/dist/${spec.binaryName}${process.platform === 'win32' ? '.exe' : ''}`;
+  const binaries = spec.binaryFiles.map((file) => `{projectRoot}/dist/${file}`);
   const toolchain = { runtime: context.runtimeInputs.toolchainCommand };
   const technologies = runtime.technologies;
   return {
@@ -48,7 +48,7 @@ export function createBinaryTargets(
         { externalDependencies: [] },
         toolchain,
       ],
-      outputs: [binary, `${binary}.sha256`, `${binary}.manifest.json`],
+      outputs: binaries.flatMap((binary) => [binary, `${binary}.sha256`, `${binary}.manifest.json`]),
       metadata: {
         technologies,
         description: `Build ${spec.binaryName} into one standalone executable with ${runtime.displayName}`,

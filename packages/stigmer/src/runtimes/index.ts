@@ -1,13 +1,14 @@
 import * as path from 'node:path';
 import * as fs from 'fs-extra';
 import { StigmerError } from '../utils/errors';
+import { nodeRuntime } from './node';
 import { pythonRuntime } from './python';
 import type { BinaryRuntime, ProjectRef, RuntimeId, SpecInfo } from './types';
 
 export * from './types';
 
-/** Every runtime stigmer knows, in the order they are tried. Node and Go join here. */
-export const RUNTIMES: readonly BinaryRuntime[] = [pythonRuntime];
+/** Every runtime stigmer knows, in the order they are tried (the generator picks the first that detects). Go joins here. */
+export const RUNTIMES: readonly BinaryRuntime[] = [pythonRuntime, nodeRuntime];
 
 export function getRuntime(id: RuntimeId): BinaryRuntime {
   const runtime = RUNTIMES.find((r) => r.id === id);
@@ -61,7 +62,7 @@ export function resolveSpec(project: ProjectRef, options: { spec?: string; runti
   return found[0];
 }
 
-/** The binary's file name on this platform. */
+/** The file name of the binary for this machine. */
 export function binaryFileName(spec: SpecInfo): string {
-  return spec.binaryName + (process.platform === 'win32' ? '.exe' : '');
+  return spec.binaryFiles[0];
 }

@@ -17,6 +17,8 @@ export interface SpecInfo {
   specFile: string;
   /** Binary file name without the platform's extension. */
   binaryName: string;
+  /** File names (in dist/) of every binary the spec builds; the first is the one for this machine. */
+  binaryFiles: string[];
 }
 
 export interface BuildRequest {
@@ -32,9 +34,17 @@ export interface BuildRequest {
   timeoutMs?: number;
 }
 
+export interface BuiltBinary {
+  /** Path of the finished binary inside the staging folder; its base name is its name in dist/. */
+  path: string;
+  /** Platform it runs on, as the manifest reports it (Node's names: linux/darwin/win32, x64/arm64). */
+  os: string;
+  arch: string;
+}
+
 export interface BuildOutput {
-  /** Path of the finished binary inside the staging folder. */
-  binaryPath: string;
+  /** The binaries built, the one for this machine first. */
+  binaries: BuiltBinary[];
   /** Version of what was built, e.g. the pyproject version. */
   version: string;
   /** Versions of the tools that built it, written into the manifest. */

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { logger } from '@nx/devkit';
 import * as fs from 'fs-extra';
+import { hostTarget } from '../../utils/artifacts';
 import { StigmerError } from '../../utils/errors';
 import { STIGMER_VERSION } from '../../utils/version';
 import { joinPath } from '../../utils/workspace-files';
@@ -26,7 +27,8 @@ export const pythonRuntime: BinaryRuntime = {
 
   readSpec(specFile: string, content: string): SpecInfo | undefined {
     if (!specFile.endsWith('.spec') || !looksLikePyInstallerSpec(content)) return undefined;
-    return { specFile: path.posix.basename(specFile), binaryName: binaryNameFromSpec(content, specFile) };
+    const binaryName = binaryNameFromSpec(content, specFile);
+    return { specFile: path.posix.basename(specFile), binaryName, binaryFiles: [binaryName + (process.platform === 'win32' ? '.exe' : '')] };
   },
 
   detect(tree, projectRoot) {
@@ -86,7 +88,7 @@ export const pythonRuntime: BinaryRuntime = {
       throw new StigmerError(`${spec.specFile} builds a folder (COLLECT), not one file: pass a.binaries and a.datas to EXE(...) and remove COLLECT(...), or regenerate it with nx g stigmer:binary-spec --force.`);
     }
     return {
-      binaryPath,
+      binaries: [{ path: binaryPath, ...hostTarget() }],
       version: (options.version as string | undefined) ?? environment.metadata.version ?? '0.0.0',
       runtimeVersions: { python: environment.pythonVersion, pyinstaller: environment.pyinstallerVersion },
     };

@@ -1,0 +1,138 @@
+import * as path from 'node:path';
+import * as fs from 'fs-extra';
+import { StigmerError } from '../../utils/errors';
+import { STIGMER_VERSION } from '../../utils/version';
+import { joinPath, treeFiles } from '../../utils/workspace-files';
+import type { BinaryRuntime, BuildOutput, BuildRequest, SpecInfo } from '../types';
+import { bundleEntry } from './bundle';
+import { makeSingleExecutable } from './sea';
+import { hostPlatform, NodePlatform, parseSeaSpec, seaBinaryName } from './sea-spec';
+import { nodeRuntimeFor } from './node-runtime';
+
+const ENTRY_CANDIDATES = ['src/main.ts', 'src/index.ts', 'main.ts', 'index.ts', 'src/main.js', 'src/index.js', 'main.js', 'index.js'];
+
+/** Node and TypeScript services: esbuild bundles them, the Node single-executable procedure makes the binary. */
+export const nodeRuntime: BinaryRuntime = {
+  id: 'node',
+  displayName: 'Node (esbuild + single executable)',
+  technologies: ['node', 'esbuild'],
+  specFileGlob: '*.sea.json',
+
+  readSpec(specFile: string, content: string): SpecInfo | undefined {
+    if (!specFile.endsWith('.sea.json')) return undefined;
+    let spec;
+    try {
+      spec = parseSeaSpec(content, specFile);
+    } catch {
+      return undefined;
+    }
+    const platforms = resolvePlatforms(spec.platforms);
+    return { specFile: path.posix.basename(specFile), binaryName: spec.name, binaryFiles: platforms.map((p) => seaBinaryName(spec, p)) };
+  },
+
+  detect(tree, projectRoot) {
+    const files = treeFiles(tree);
+    return files.isFile(joinPath(projectRoot, 'package.json')) || ENTRY_CANDIDATES.some((f) => files.isFile(joinPath(projectRoot, f)));
+  },
+
+  inputs(projectRoot, exists) {
+    return {
+      excludedSources: ['{projectRoot}/**/*.spec.ts', '{projectRoot}/**/*.test.ts', '{projectRoot}/**/*.spec.js', '{projectRoot}/**/*.test.js', '{projectRoot}/**/*.md', '{projectRoot}/node_modules/**/*'],
+      // The Node version, OS and architecture that build (and by default run) the binary.
+      toolchainCommand: `node -e "console.log(process.version, process.platform, process.arch, 'stigmer ${STIGMER_VERSION}')"`,
+      // npm packages are bundled in: the lock file decides them.
+      extraFiles: ['package-lock.json', 'pnpm-lock.yaml', 'yarn.lock'].filter((f) => exists(f)).map((f) => `{workspaceRoot}/${f}`),
+    };
+  },
+
+  async build(request: BuildRequest): Promise<BuildOutput> {
+    const { project, progress } = request;
+    const specPath = path.join(project.absRoot, request.spec.specFile);
+    const spec = parseSeaSpec(await fs.readFile(specPath, 'utf8'), request.spec.specFile);
+    const version = spec.nodeVersion ?? process.versions.node;
+    const host = hostPlatform();
+    const platforms = resolvePlatforms(spec.platforms);
+    progress.phase('bundle');
+    const bundle = path.join(request.stagingDir, `${spec.name}.bundle.cjs`);
+    const esbuildVersion = await bundleEntry({
+      entry: path.join(project.absRoot, spec.entry),
+      outfile: bundle,
+      external: spec.external ?? [],
+      nodeVersion: version,
+      specFile: request.spec.specFile,
+      workspaceRoot: project.workspaceRoot,
+    });
+    const assets = Object.fromEntries(Object.entries(spec.assets ?? {}).map(([key, file]) => [key, path.join(project.absRoot, file)]));
+    for (const [key, file] of Object.entries(assets)) {
+      if (!(await fs.pathExists(file))) throw new StigmerError(`asset '${key}' of ${request.spec.specFile} is missing (${path.relative(project.workspaceRoot, file)}): fix the path or add the file.`);
+    }
+    progress.phase('runtime');
+    // The blob must come from exactly the target's Node version; a runtime of that version for this machine makes it.
+    const blobNode = await nodeRuntimeFor(host, version, project.workspaceRoot, host);
+    const binaries = [];
+    for (const platform of platforms) {
+      const runtime = await nodeRuntimeFor(platform, version, project.workspaceRoot, host);
+      progress.phase(`inject (${platform})`);
+      const output = path.join(request.stagingDir, seaBinaryName(spec, platform));
+      await makeSingleExecutable({ bundle, assets, runtime, blobNode, output, platform, codeCache: platform === host, workDir: request.stagingDir });
+      binaries.push({ path: output, ...manifestTarget(platform) });
+    }
+    await fs.remove(bundle);
+    const packageJson = await fs.readJson(path.join(project.absRoot, 'package.json')).catch(() => ({}));
+    return {
+      binaries,
+      version: (request.options.version as string | undefined) ?? packageJson.version ?? '0.0.0',
+      runtimeVersions: { node: version, esbuild: esbuildVersion },
+    };
+  },
+
+  async verify() {
+    // What a Node binary needs is inside by construction (one bundle); the smoke run, away from any
+    // node_modules, proves it.
+    return [];
+  },
+
+  diagnose(output) {
+    const match = /Cannot find module '([^']+)'/.exec(output);
+    return match ? `the binary could not load '${match[1]}' at run time: bundle it (remove it from "external") or ship it as an asset.` : undefined;
+  },
+
+  workFiles() {
+    return [];
+  },
+
+  async generateSpec({ tree, project, binaryName, entry, force }) {
+    const files = treeFiles(tree);
+    const packageJson = JSON.parse(files.read(joinPath(project.root, 'package.json')) ?? '{}');
+    const main = typeof packageJson.main === 'string' ? packageJson.main.replace(/^\.\//, '') : undefined;
+    const chosen = entry ?? [...ENTRY_CANDIDATES, ...(main ? [main] : [])].find((f) => files.isFile(joinPath(project.root, f)));
+    if (!chosen || !files.isFile(joinPath(project.root, chosen))) {
+      throw new StigmerError(
+        chosen
+          ? `entry ${joinPath(project.root, chosen)} does not exist: pass --entry with the service's main file, relative to ${project.root || '.'}.`
+          : `no entry file in ${project.root || '.'} (looked for ${ENTRY_CANDIDATES.join(', ')} and package.json main): pass --entry <file>.`,
+      );
+    }
+    const specFile = joinPath(project.root, `${binaryName}.sea.json`);
+    const content = `${JSON.stringify({ name: binaryName, entry: chosen, assets: {}, platforms: ['host'] }, null, 2)}\n`;
+    const existing = files.read(specFile);
+    if (existing !== undefined && existing !== content && !force) {
+      // A JSON spec has no room for a checksum line: any existing spec is the user's.
+      return;
+    }
+    tree.write(specFile, content);
+  },
+};
+
+function resolvePlatforms(platforms: ('host' | NodePlatform)[] | undefined): NodePlatform[] {
+  const host = hostPlatform();
+  const list: NodePlatform[] = (platforms?.length ? platforms : ['host' as const]).map((p) => (p === 'host' ? host : p));
+  // The host's binary first: test-binary runs it.
+  return [...new Set(list)].sort((a, b) => (a === host ? -1 : b === host ? 1 : 0));
+}
+
+function manifestTarget(platform: NodePlatform): { os: string; arch: string } {
+  const [os, arch] = platform.split('-');
+  return { os: os === 'win' ? 'win32' : os, arch };
+}
+

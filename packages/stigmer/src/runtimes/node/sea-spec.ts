@@ -1,0 +1,58 @@
+import { StigmerError } from '../../utils/errors';
+
+/** The platforms a Node single executable can be built for, as npm's node-<os>-<arch> packages name them. */
+export const NODE_PLATFORMS = ['linux-x64', 'linux-arm64', 'darwin-x64', 'darwin-arm64', 'win-x64'] as const;
+export type NodePlatform = (typeof NODE_PLATFORMS)[number];
+
+/**
+ * `<name>.sea.json`: what a Node service's binary is made of.
+ *   { "name": "greeter", "entry": "src/main.ts", "assets": { "greeting.txt": "assets/greeting.txt" },
+ *     "platforms": ["host", "win-x64"], "nodeVersion": "20.20.2", "external": [] }
+ */
+export interface SeaSpec {
+  name: string;
+  /** Entry file (TypeScript or JavaScript, ESM or CommonJS), relative to the spec's folder. */
+  entry: string;
+  /** Asset key -> file (relative to the spec's folder), readable in the binary with node:sea getAsset(key). */
+  assets?: Record<string, string>;
+  /** Platforms the binary is built for; "host" is the machine that builds. Default ["host"]. */
+  platforms?: ('host' | NodePlatform)[];
+  /** Node version of the binary. Default: the Node that runs Nx. */
+  nodeVersion?: string;
+  /** Packages left out of the bundle (they must then be shipped as assets and loaded by the program). */
+  external?: string[];
+}
+
+export function hostPlatform(): NodePlatform {
+  const os = process.platform === 'win32' ? 'win' : process.platform;
+  return `${os}-${process.arch}` as NodePlatform;
+}
+
+/** Parses and checks a spec; errors name the file and the fix. */
+export function parseSeaSpec(content: string, specFile: string): SeaSpec {
+  let spec: SeaSpec;
+  try {
+    spec = JSON.parse(content);
+  } catch (error) {
+    throw new StigmerError(`${specFile} is not valid JSON (${(error as Error).message}): fix it and run again.`);
+  }
+  if (!spec || typeof spec.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(spec.name)) {
+    throw new StigmerError(`${specFile} needs a "name" (letters, digits, . _ -): the binary's file name.`);
+  }
+  if (typeof spec.entry !== 'string' || !spec.entry) throw new StigmerError(`${specFile} needs an "entry": the service's main file, relative to the spec.`);
+  for (const platform of spec.platforms ?? []) {
+    if (platform !== 'host' && !NODE_PLATFORMS.includes(platform)) {
+      throw new StigmerError(`${specFile} names an unknown platform '${platform}': use host or one of ${NODE_PLATFORMS.join(', ')}.`);
+    }
+  }
+  if (spec.nodeVersion !== undefined && !/^\d+\.\d+\.\d+$/.test(spec.nodeVersion)) {
+    throw new StigmerError(`${specFile} has nodeVersion '${spec.nodeVersion}': give an exact version such as 20.20.2.`);
+  }
+  return spec;
+}
+
+/** File name of the binary for a platform: the host's is plain <name>, others carry their platform. */
+export function seaBinaryName(spec: Pick<SeaSpec, 'name'>, platform: NodePlatform): string {
+  const base = platform === hostPlatform() ? spec.name : `${spec.name}-${platform}`;
+  return base + (platform.startsWith('win') ? '.exe' : '');
+}
