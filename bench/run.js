@@ -110,10 +110,41 @@ async function main() {
     for (const [name, values] of [['binary', startup.binary], ['python main.py (managed environment)', startup.python]]) {
       console.log(`| ${name} | ${s(median(values))} | ${s(Math.min(...values))} | ${s(Math.max(...values))} | ${(median(values) / median(startup.python)).toFixed(2)} |`);
     }
+    benchNode(ws);
     benchGraph(ws);
   } finally {
     ws.remove();
   }
+}
+
+/**
+ * The Node runtime on the e2e fixture (TypeScript, an npm package, a workspace library, an asset): build
+ * time and size of the single executable, and its start-up against `node bundle.cjs` of the same bundle.
+ */
+function benchNode(ws) {
+  fs.copySync(path.join(__dirname, '..', 'e2e', 'fixtures', 'node'), ws.root);
+  ws.mustRun('npm', ['install', '--save', '--no-audit', '--no-fund', '--prefer-offline', 'ms@2.1.3']);
+  ws.mustNx(['g', 'stigmer:binary-spec', '--project', 'greeter']);
+  const specPath = ws.path('apps/greeter/greeter.sea.json');
+  fs.writeJsonSync(specPath, { ...fs.readJsonSync(specPath), assets: { 'greeting.txt': 'assets/greeting.txt' } });
+  const builds = [];
+  for (let i = 0; i < runs; i++) builds.push(ws.mustNx(['run', 'greeter:build-binary', '--skip-nx-cache']).ms);
+  const binary = ws.path('apps/greeter/dist/greeter');
+  const bundle = ws.path('greeter-bundle.cjs');
+  ws.mustRun(process.execPath, ['-e', `require('esbuild').buildSync({ entryPoints: ['apps/greeter/src/main.ts'], bundle: true, platform: 'node', format: 'cjs', outfile: ${JSON.stringify(bundle)} })`]);
+  const startup = { binary: [], bundle: [] };
+  for (let i = 0; i < (quick ? 3 : 7); i++) {
+    startup.binary.push(ws.mustRun(binary, ['--version']).ms);
+    startup.bundle.push(ws.mustRun(process.execPath, [bundle, '--version']).ms);
+  }
+  console.log(`\n| Node: greeter (TypeScript + ms + workspace library + asset) | median | min | max | ratio |`);
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  console.log(`| single-executable build (nx run greeter:build-binary --skip-nx-cache) | ${s(median(builds))} | ${s(Math.min(...builds))} | ${s(Math.max(...builds))} | |`);
+  console.log(`| binary size | ${mb(fs.statSync(binary).size)} | | | ${(fs.statSync(binary).size / fs.statSync(process.execPath).size).toFixed(2)} of the node executable |`);
+  for (const [name, values] of [['start-up: binary --version', startup.binary], ['start-up: node bundle.cjs --version', startup.bundle]]) {
+    console.log(`| ${name} | ${s(median(values))} | ${s(Math.min(...values))} | ${s(Math.max(...values))} | ${(median(values) / median(startup.bundle)).toFixed(2)} |`);
+  }
+  console.log('| @yao-pkg/pkg, same service | not measurable here | | | needs its patched Node from GitHub or nodejs.org, unreachable |');
 }
 
 /**

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { logger } from '@nx/devkit';
 import * as fs from 'fs-extra';
 import { StigmerError } from '../../utils/errors';
 import { STIGMER_VERSION } from '../../utils/version';
@@ -118,6 +119,7 @@ export const nodeRuntime: BinaryRuntime = {
     const existing = files.read(specFile);
     if (existing !== undefined && existing !== content && !force) {
       // A JSON spec has no room for a checksum line: any existing spec is the user's.
+      logger.warn(`stigmer: ${specFile} exists: kept it as it is (run again with --force to overwrite it).`);
       return;
     }
     tree.write(specFile, content);
