@@ -59,6 +59,8 @@ describe('monorepo: graph, affected and shared cache (e2e)', () => {
     { change: 'README', file: 'services/agent-runner/README.md', affected: [], rebuilt: [] },
     { change: "a library's tests", file: 'services/libs/graphton/tests/test_graph.py', affected: [], rebuilt: [] },
     { change: 'unrelated Node project', file: 'apps/web/index.js', affected: [], rebuilt: [] },
+    { change: 'a file in dist/', file: 'services/agent-runner/dist/notes.txt', affected: [], rebuilt: [] },
+    { change: 'a file in build/', file: 'services/billing/build/notes.txt', affected: [], rebuilt: [] },
   ];
 
   it.each(cases)('$change ($file): affected $affected, rebuilt $rebuilt', ({ file, affected, rebuilt }) => {
