@@ -11,6 +11,7 @@ function benchNodeStack({ runs, median, s, mb }) {
   try {
     fs.copySync(path.join(__dirname, '..', 'e2e', 'fixtures', 'node-stack'), ws.root);
     ws.mustRun('npm', ['install', '--save', '--no-audit', '--no-fund', '--prefer-offline', 'fastify@5', '@fastify/cors@11', 'pino-pretty@13', 'zod@3', 'undici@7', 'yaml@2', 'ms@2.1.3']);
+    ws.mustNx(['g', 'stigmer:init']);
     ws.commit('gateway');
     const build = (args) => ws.mustNx(['run', 'gateway:build-binary', ...args]);
     const rows = { clean: [], incremental: [], hit: [], startup: [] };

@@ -178,7 +178,7 @@ describe('Node/TypeScript gateway on a real stack (e2e)', () => {
     expect(test.output).toMatch(/could not load the package 'ms' at run time: it is not in the bundle \(marked "external" in ext\.sea\.json/);
   });
 
-  it('refuses at build time a pino transport that is not installed, naming it and the fix', () => {
+  it('refuses at build time a pino transport that is not installed and a worker started from a file, naming them and the fix', () => {
     ws.write('apps/badlog/project.json', JSON.stringify({ name: 'badlog' }));
     ws.write('apps/badlog/src/main.ts', "import pino from 'pino';\npino({ transport: { target: 'pino-not-installed' } }).info('x');\n");
     ws.write('apps/badlog/badlog.sea.json', JSON.stringify({ name: 'badlog', entry: 'src/main.ts' }));
@@ -186,5 +186,10 @@ describe('Node/TypeScript gateway on a real stack (e2e)', () => {
     expect(build.code).not.toBe(0);
     expect(build.output).toMatch(/apps\/badlog\/src\/main\.ts names the pino transport 'pino-not-installed', which is not installed, so the binary could not start it: npm install pino-not-installed/);
     expect(fs.existsSync(ws.path('apps/badlog/dist/badlog'))).toBe(false);
+    // Its own worker started from a file beside the code: refused too, with the way out.
+    ws.write('apps/badlog/src/main.ts', "import { Worker } from 'node:worker_threads';\nimport * as path from 'node:path';\nnew Worker(path.join(__dirname, 'task.js'));\n");
+    const worker = ws.nx(['run', 'badlog:build-binary']);
+    expect(worker.code).not.toBe(0);
+    expect(worker.output).toMatch(/apps\/badlog\/src\/main\.ts starts a worker thread from a file \(new Worker\(path\.join\(__dirname, 'task\.js'\)\)\), which a single executable does not have: start it from code/);
   });
 });

@@ -12,6 +12,7 @@ export interface BundleRequest {
   specFile: string;
   workspaceRoot: string;
   binaryName: string;
+  allowFileWorkers?: string[];
 }
 
 export interface BundleResult {
@@ -61,7 +62,7 @@ export async function bundleEntry(request: BundleRequest): Promise<BundleResult>
     absWorkingDir: request.workspaceRoot,
   };
   const main = await build({ ...common, entryPoints: [request.entry], outfile: request.outfile, metafile: true }, request);
-  const workers = workerFiles(main.metafile as esbuild.Metafile, request.workspaceRoot, request.specFile);
+  const workers = workerFiles(main.metafile as esbuild.Metafile, request.workspaceRoot, request.specFile, request.allowFileWorkers);
   const assets: Record<string, string> = {};
   if (workers.length) {
     const outdir = path.join(path.dirname(request.outfile), 'workers');

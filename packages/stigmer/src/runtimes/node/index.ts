@@ -86,6 +86,7 @@ export const nodeRuntime: BinaryRuntime = {
       specFile: request.spec.specFile,
       workspaceRoot: project.workspaceRoot,
       binaryName: spec.name,
+      allowFileWorkers: spec.allowFileWorkers,
     });
     const assets: Record<string, string> = Object.fromEntries(Object.entries(spec.assets ?? {}).map(([key, file]) => [key, path.join(project.absRoot, file)]));
     for (const [key, file] of Object.entries(assets)) {

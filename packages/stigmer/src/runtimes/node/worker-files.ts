@@ -43,8 +43,9 @@ const NOT_TRANSPORTS = new Set(['pino-std-serializers', 'pino-abstract-transport
  * packages went in, and every transport target the service's own sources name in a string literal
  * (`target: 'pino-pretty'`). A named transport that is not installed is refused here, not at run time.
  */
-export function workerFiles(metafile: Metafile, workingDir: string, specFile: string): WorkerFile[] {
+export function workerFiles(metafile: Metafile, workingDir: string, specFile: string, allowed: string[] = []): WorkerFile[] {
   const inputs = Object.keys(metafile.inputs).map((input) => path.resolve(workingDir, input));
+  refuseFileWorkers(inputs, workingDir, specFile, allowed);
   const files: WorkerFile[] = [];
   const threadStream = inputs.find((f) => packageOf(f) === 'thread-stream');
   const pino = inputs.find((f) => packageOf(f) === 'pino');
@@ -69,6 +70,66 @@ export function workerFiles(metafile: Metafile, workingDir: string, specFile: st
   const missing = files.find((f) => !fs.existsSync(f.entry));
   if (missing) throw new StigmerError(`${missing.key} has no ${path.relative(workingDir, missing.entry)}, which it loads at run time: reinstall the package, or open an issue naming its version (spec ${specFile}).`);
   return files;
+}
+
+/** Packages whose workers from files stigmer supports (see workerFiles). */
+const SUPPORTED_WORKERS = new Set(['thread-stream', 'pino']);
+
+/**
+ * Refuses a bundle in which code starts a worker thread from a file next to it (`new Worker(join(__dirname,
+ * ...))`, `new Worker(new URL('./w.js', import.meta.url))`, `new Worker('./w.js')`): the single executable
+ * has no such file, so the binary would fail when that code runs. Packages listed in the spec's
+ * "allowFileWorkers" are let through (their worker code path is not used by the service).
+ */
+function refuseFileWorkers(inputs: string[], workingDir: string, specFile: string, allowed: string[]): void {
+  for (const input of inputs) {
+    const owner = packageOf(input);
+    if ((owner && (SUPPORTED_WORKERS.has(owner) || allowed.includes(owner))) || !/\.(ts|tsx|mts|cts|js|jsx|mjs|cjs)$/.test(input)) continue;
+    const content = fs.readFileSync(input, 'utf8');
+    // A plain substring test first: most files never mention workers, and tokenizing them all is wasted time.
+    if (!content.includes('Worker(') && !content.includes('Worker (')) continue;
+    let found: string | undefined;
+    try {
+      found = fileWorkerCall(content, input);
+    } catch {
+      continue;
+    }
+    if (!found) continue;
+    const where = path.relative(workingDir, input);
+    throw new StigmerError(
+      owner
+        ? `the package ${owner} starts a worker thread from a file (${found} in ${where}), which a single executable does not have: add "${owner}" to "allowFileWorkers" in ${specFile} if the service never uses that code path, or use an alternative that runs in-process.`
+        : `${where} starts a worker thread from a file (${found}), which a single executable does not have: start it from code (new Worker(code, { eval: true })), or ship the worker as an asset in ${specFile} and write it to a temporary file first.`,
+    );
+  }
+}
+
+/** The text of the first `new Worker(...)` whose argument points at a file beside the code, if any. */
+export function fileWorkerCall(content: string, fileName: string): string | undefined {
+  const tokens = sourceTokens(content, fileName);
+  const text = (i: number) => content.slice(tokens[i].start, tokens[i].end);
+  for (let i = 0; i < tokens.length - 1; i++) {
+    if (tokens[i].type !== TokenType.name || text(i) !== 'Worker' || tokens[i + 1].type !== TokenType.parenL) continue;
+    const isNew = tokens[i - 1]?.type === TokenType._new || (tokens[i - 1]?.type === TokenType.dot && tokens[i - 3]?.type === TokenType._new);
+    if (!isNew) continue;
+    let depth = 0;
+    let end = i + 1;
+    for (; end < tokens.length; end++) {
+      if (tokens[end].type === TokenType.parenL) depth++;
+      if (tokens[end].type === TokenType.parenR && --depth === 0) break;
+      // Only the first argument (the file); options come after the first top-level comma.
+      if (depth === 1 && tokens[end].type === TokenType.comma) break;
+    }
+    for (let j = i + 2; j < end; j++) {
+      const word = text(j);
+      const beside =
+        (tokens[j].type === TokenType.name && (word === '__dirname' || word === '__filename')) ||
+        (tokens[j].type === TokenType._import && tokens[j + 1]?.type === TokenType.dot && text(j + 2) === 'meta') ||
+        (tokens[j].type === TokenType.string && /\.(c|m)?[jt]s$/.test(word.slice(1, -1)));
+      if (beside) return content.slice(tokens[tokens[i - 1].type === TokenType._new ? i - 1 : i - 3].start, tokens[Math.min(end, tokens.length - 1)].end).replace(/\s+/g, ' ').slice(0, 80);
+    }
+  }
+  return undefined;
 }
 
 /** String literals of a source that name pino transports (tokens, so comments and code are not mistaken). */

@@ -86,3 +86,16 @@ describe('nodeModulesAbove', () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 });
+
+describe('fileWorkerCall', () => {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { fileWorkerCall } = require('./worker-files');
+  it('finds workers started from a file beside the code, not from code or a computed path', () => {
+    expect(fileWorkerCall("const w = new Worker(path.join(__dirname, 'lib', 'worker.js'));", 'a.js')).toMatch(/^new Worker\(path\.join\(__dirname/);
+    expect(fileWorkerCall("new worker_threads.Worker(new URL('./w.mjs', import.meta.url), { workerData: 1 });", 'a.mjs')).toMatch(/^new worker_threads\.Worker/);
+    expect(fileWorkerCall("new Worker('./task.js')", 'a.ts')).toBeDefined();
+    expect(fileWorkerCall("new Worker(code, { eval: true, argv: [__dirname] })", 'a.ts')).toBeUndefined();
+    expect(fileWorkerCall("new Worker(fileFromTemp)", 'a.ts')).toBeUndefined();
+    expect(fileWorkerCall("// new Worker(__dirname + '/w.js')\nconst s = 'new Worker(__dirname)';", 'a.ts')).toBeUndefined();
+  });
+});
