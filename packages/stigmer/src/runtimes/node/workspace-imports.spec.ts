@@ -99,3 +99,48 @@ describe('fileWorkerCall', () => {
     expect(fileWorkerCall("// new Worker(__dirname + '/w.js')\nconst s = 'new Worker(__dirname)';", 'a.ts')).toBeUndefined();
   });
 });
+
+describe('workerFiles', () => {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { workerFiles } = require('./worker-files');
+  let root: string;
+  const write = (file: string, content: string) => {
+    fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+    fs.writeFileSync(path.join(root, file), content);
+  };
+  const metafile = (...inputs: string[]) => ({ inputs: Object.fromEntries(inputs.map((i) => [i, { bytes: 1, imports: [] }])), outputs: {} });
+
+  beforeEach(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-workers-'));
+    write('node_modules/pino/pino.js', '');
+    write('node_modules/pino/lib/worker.js', '');
+    write('node_modules/pino/file.js', '');
+    write('node_modules/thread-stream/index.js', "new Worker(join(__dirname, 'lib', 'worker.js'))");
+    write('node_modules/thread-stream/lib/worker.js', '');
+    write('node_modules/pino-pretty/package.json', '{"name":"pino-pretty","main":"index.js"}');
+    write('node_modules/pino-pretty/index.js', '');
+  });
+  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it('lists the workers of pino and thread-stream and the transports the sources name', () => {
+    write('apps/gw/src/main.ts', "import pino from 'pino';\npino({ transport: { target: 'pino-pretty' } });\n");
+    const files = workerFiles(metafile('apps/gw/src/main.ts', 'node_modules/pino/pino.js', 'node_modules/thread-stream/index.js'), root, 'gw.sea.json');
+    expect(Object.fromEntries(files.map((f: { key: string; entry: string }) => [f.key, path.relative(root, f.entry)]))).toEqual({
+      'thread-stream-worker': 'node_modules/thread-stream/lib/worker.js',
+      'pino-worker': 'node_modules/pino/lib/worker.js',
+      'pino/file': 'node_modules/pino/file.js',
+      'pino-pretty': 'node_modules/pino-pretty/index.js',
+    });
+    expect(workerFiles(metafile('apps/gw/src/main.ts'), root, 'gw.sea.json')).toEqual([]);
+  });
+
+  it('refuses a transport that is not installed and a package that starts a worker from a file', () => {
+    write('apps/gw/src/main.ts', "import pino from 'pino';\npino({ transport: { target: 'pino-elsewhere' } });\n");
+    expect(() => workerFiles(metafile('apps/gw/src/main.ts', 'node_modules/pino/pino.js'), root, 'gw.sea.json')).toThrow(
+      "apps/gw/src/main.ts names the pino transport 'pino-elsewhere', which is not installed, so the binary could not start it: npm install pino-elsewhere (or fix the target's name in the source).",
+    );
+    write('node_modules/pool/index.js', "const { Worker } = require('worker_threads');\nmodule.exports = () => new Worker(__dirname + '/task.js');\n");
+    expect(() => workerFiles(metafile('node_modules/pool/index.js'), root, 'gw.sea.json')).toThrow(/^the package pool starts a worker thread from a file \(new Worker\(__dirname \+ '\/task\.js'\)/);
+    expect(workerFiles(metafile('node_modules/pool/index.js'), root, 'gw.sea.json', ['pool'])).toEqual([]);
+  });
+});
