@@ -3,6 +3,12 @@ import * as path from 'node:path';
 import { CreateDependenciesContext, DependencyType, RawProjectGraphDependency } from '@nx/devkit';
 import { importSpecifiers, importTargets, JS_SOURCE, TsconfigResolver } from './workspace-imports';
 
+/**
+ * Specifiers per source file and content hash, for the life of the process (the Nx daemon keeps it): a
+ * full rescan after a lock file or tsconfig change then only resolves again, it does not re-read sources.
+ */
+const specifierCache = new Map<string, { hash: string; specifiers: string[] }>();
+
 /** Files whose change can move where any import leads: every source is scanned again. */
 const RESOLUTION_FILE = /(^|\/)(tsconfig[^/]*\.json|package\.json|package-lock\.json|pnpm-lock\.yaml|yarn\.lock|[^/]+\.sea\.json)$/;
 
@@ -34,15 +40,17 @@ export function nodeImportDependencies(
   };
   const dependencies: RawProjectGraphDependency[] = [];
   for (const [source, files] of Object.entries(toScan)) {
-    for (const { file } of files) {
+    for (const { file, hash } of files) {
       if (!JS_SOURCE.test(file) || file.endsWith('.d.ts') || /(^|\/)(node_modules|dist|build)\//.test(file)) continue;
-      let specifiers: string[];
+      const key = path.join(context.workspaceRoot, file);
+      let specifiers = specifierCache.get(key)?.hash === hash ? specifierCache.get(key)?.specifiers : undefined;
       try {
-        specifiers = importSpecifiers(fs.readFileSync(path.join(context.workspaceRoot, file), 'utf8'), file);
+        specifiers ??= importSpecifiers(fs.readFileSync(path.join(context.workspaceRoot, file), 'utf8'), file);
       } catch (error) {
         warnOnce(file, `stigmer: ${file} could not be read for imports (${error instanceof Error ? error.message : error}): no graph edges from it.`);
         continue;
       }
+      if (hash) specifierCache.set(key, { hash, specifiers });
       for (const found of importTargets(file, specifiers, graphContext)) {
         if (found.unowned) {
           warnOnce(`${file}:${found.specifier}`, `stigmer: ${file} imports '${found.specifier}' from ${found.unowned}, which belongs to no project: add a project.json there so its changes rebuild the binaries that bundle it.`);
