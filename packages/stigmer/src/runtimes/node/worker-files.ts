@@ -44,7 +44,11 @@ const NOT_TRANSPORTS = new Set(['pino-std-serializers', 'pino-abstract-transport
  * (`target: 'pino-pretty'`). A named transport that is not installed is refused here, not at run time.
  */
 export function workerFiles(metafile: Metafile, workingDir: string, specFile: string, allowed: string[] = []): WorkerFile[] {
-  const inputs = Object.keys(metafile.inputs).map((input) => path.resolve(workingDir, input));
+  // Virtual inputs ("(disabled):...", "<define:...>") are not files.
+  const inputs = Object.keys(metafile.inputs)
+    .filter((input) => !/^[(<]/.test(input))
+    .map((input) => path.resolve(workingDir, input))
+    .filter((input) => fs.existsSync(input));
   refuseFileWorkers(inputs, workingDir, specFile, allowed);
   const files: WorkerFile[] = [];
   const threadStream = inputs.find((f) => packageOf(f) === 'thread-stream');
@@ -68,7 +72,7 @@ export function workerFiles(metafile: Metafile, workingDir: string, specFile: st
     files.push({ key: name, entry });
   }
   const missing = files.find((f) => !fs.existsSync(f.entry));
-  if (missing) throw new StigmerError(`${missing.key} has no ${path.relative(workingDir, missing.entry)}, which it loads at run time: reinstall the package, or open an issue naming its version (spec ${specFile}).`);
+  if (missing) throw new StigmerError(`${missing.key} loads ${path.relative(workingDir, missing.entry)} at run time, but the installed package has no such file: reinstall it (npm ci), or mark the package "external" in ${specFile}.`);
   return files;
 }
 
