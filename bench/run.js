@@ -112,6 +112,7 @@ async function main() {
     }
     benchNode(ws);
     benchGraph(ws);
+    if (!quick) require('./node-stack').benchNodeStack({ runs, median, s, mb });
   } finally {
     ws.remove();
   }

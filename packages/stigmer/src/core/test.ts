@@ -38,7 +38,7 @@ export async function testBinary(project: ProjectRef, options: TestBinaryOptions
     throw new StigmerError(`${relative} does not exist: run nx run ${project.name}:build-binary first.`);
   }
   checks.push(await executableCheck(binaryPath, relative));
-  const budget = options.sizeBudgetMb ?? 100;
+  const budget = options.sizeBudgetMb ?? (await runtime.defaultSizeBudgetMb?.({ project, spec, binaryPath, options })) ?? 100;
   checks.push({
     name: 'size',
     ok: stat.size <= budget * 1024 * 1024,
@@ -79,17 +79,28 @@ async function checksumCheck(binaryPath: string, relative: string, projectName: 
     : { name: 'checksum', ok: false, detail: `${relative} does not match its .sha256 (changed after the build): rebuild with nx run ${projectName}:build-binary.` };
 }
 
-/** Runs the binary from an empty folder, away from the sources and any environment, with the configured expectations. */
+/**
+ * Runs a copy of the binary in an empty temporary folder outside the workspace, with HOME there and no
+ * NODE_PATH/PYTHONPATH, so that nothing of the workspace (node_modules, site-packages, sources) is within
+ * reach: a binary that still needs one of them fails here, not on a user's machine.
+ */
 async function smokeRun(binaryPath: string, relative: string, diagnose: (output: string) => string | undefined, options: TestBinaryOptions): Promise<CheckResult> {
-  const cwd = await fs.mkdtemp(path.join(os.tmpdir(), 'stigmer-smoke-'));
+  const folder = await fs.mkdtemp(path.join(os.tmpdir(), 'stigmer-smoke-'));
   const args = options.args ?? [];
   const timeout = options.timeout ?? 60;
   const expectedExitCode = options.expectedExitCode ?? 0;
   const command = [relative, ...args].join(' ');
   try {
-    const { PYTHONPATH, PYTHONHOME, VIRTUAL_ENV, NODE_PATH, ...env } = process.env;
-    void PYTHONPATH, PYTHONHOME, VIRTUAL_ENV, NODE_PATH;
-    const result = await run(binaryPath, args, { cwd, env: { ...env, ...(options.env ?? {}) }, timeoutMs: timeout * 1000 });
+    const reachable = nodeModulesAbove(folder);
+    if (reachable) {
+      return { name: 'smoke run', ok: false, detail: `${reachable} is within reach of the smoke run's folder ${folder}, so it cannot prove the binary needs no node_modules: remove it or set TMPDIR to a folder with none above it.` };
+    }
+    const copy = path.join(folder, path.basename(binaryPath));
+    await fs.copyFile(binaryPath, copy);
+    await fs.chmod(copy, 0o755);
+    const { PYTHONPATH, PYTHONHOME, VIRTUAL_ENV, NODE_PATH, NODE_OPTIONS, ...env } = process.env;
+    void PYTHONPATH, PYTHONHOME, VIRTUAL_ENV, NODE_PATH, NODE_OPTIONS;
+    const result = await run(copy, args, { cwd: folder, env: { ...env, HOME: folder, USERPROFILE: folder, NODE_PATH: '', ...(options.env ?? {}) }, timeoutMs: timeout * 1000 });
     const output = `${result.stdout}\n${result.stderr}`;
     const moduleHint = diagnose(output);
     if (result.timedOut) {
@@ -102,9 +113,19 @@ async function smokeRun(binaryPath: string, relative: string, diagnose: (output:
     if (options.expectedOutput && !new RegExp(options.expectedOutput).test(output)) {
       return { name: 'smoke run', ok: false, detail: `"${command}" printed no match for /${options.expectedOutput}/: it printed ${JSON.stringify(lastLines(output, 2).slice(0, 200))}.` };
     }
-    return { name: 'smoke run', ok: true, detail: `"${command}" exited ${expectedExitCode}${options.expectedOutput ? ` and matched /${options.expectedOutput}/` : ''}` };
+    const proved = options.args?.length || options.expectedOutput ? '' : ' (no smoke "args" or "expectedOutput" configured: this proves only that it starts and exits; set them to a command that does real work)';
+    return { name: 'smoke run', ok: true, detail: `"${command}" exited ${expectedExitCode}${options.expectedOutput ? ` and matched /${options.expectedOutput}/` : ''} from a copy in an empty folder${proved}` };
   } finally {
-    await fs.remove(cwd);
+    await fs.remove(folder);
+  }
+}
+
+/** The first node_modules folder in a folder's ancestors (Node's module resolution would find it), if any. */
+export function nodeModulesAbove(folder: string): string | undefined {
+  for (let dir = path.dirname(folder); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'node_modules');
+    if (fs.existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) return undefined;
   }
 }
 

@@ -100,8 +100,25 @@ describe('createDependencies', () => {
     write('apps/web/src/main.ts', "import { g } from '../../../libs/graphton/src/index';\n");
     const all = { web: ['apps/web/web.sea.json', 'apps/web/src/main.ts'] };
     const ctx = context(all);
+    (ctx as any).fileMap = { projectFileMap: { web: all.web.map((file) => ({ file, hash: '1' })) }, nonProjectFiles: [] };
     (ctx as any).filesToProcess = { projectFileMap: { web: [{ file: 'apps/web/web.sea.json', hash: '2' }] }, nonProjectFiles: [] };
     expect(await createDependencies(undefined, ctx)).toEqual([{ source: 'web', target: 'graphton', type: 'static', sourceFile: 'apps/web/src/main.ts' }]);
+  });
+
+  it('follows tsconfig path aliases from tsconfig.base.json through the service\'s extends chain, and npm imports to their lock file node', async () => {
+    write('tsconfig.base.json', '{\n  // Nx style\n  "compilerOptions": { "baseUrl": ".", "paths": { "@acme/shared": ["libs/graphton/src/index.ts"], "@acme/*": ["libs/*/src"], } }\n}');
+    write('apps/web/tsconfig.json', '{ "extends": "../../tsconfig.base.json", "compilerOptions": { "strict": true } }');
+    write('apps/web/web.sea.json', '{"name":"web","entry":"src/main.ts"}');
+    write('apps/web/src/main.ts', "import { s } from '@acme/shared';\nimport type { T } from '@acme/agent-runner';\nimport fastify from 'fastify';\nimport { z } from 'zod/v4';\nimport x = require('left-pad');\n");
+    write('libs/graphton/src/index.ts', 'export const s = 1;\n');
+    write('apps/agent-runner/src/index.ts', 'export type T = 1;\n');
+    write('libs/graphton/src/dep.ts', "import { q } from '../../../apps/web/src/main';\n");
+    const ctx = context({ web: ['apps/web/web.sea.json', 'apps/web/src/main.ts'] });
+    (ctx as any).projects['agent-runner'] = { root: 'apps/agent-runner' };
+    write('apps/agent-runner/src/placeholder', '');
+    (ctx as any).externalNodes = { 'npm:fastify': {}, 'npm:zod': {} };
+    const edges = await createDependencies(undefined, ctx);
+    expect(edges.map((e) => e.target).sort()).toEqual(['graphton', 'npm:fastify', 'npm:zod']);
   });
 
   it('resolves uv workspace members by their declared name', async () => {
@@ -112,11 +129,3 @@ describe('createDependencies', () => {
   });
 });
 
-describe('importSpecifiers', () => {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { importSpecifiers } = require('../runtimes/node/local-imports');
-  it('finds static imports, re-exports, dynamic imports and requires, not comments or node: builtins', () => {
-    const source = `import ms from 'ms';\nimport { greet } from "../../libs/greeting/src/index";\nexport * from './local';\nimport './side-effect';\nconst x = require('@org/lib/sub');\nconst y = await import('./lazy');\n// import gone from 'commented';\n/* require('also-gone') */\nimport fs from 'node:fs';\n`;
-    expect(importSpecifiers(source).sort()).toEqual(['../../libs/greeting/src/index', './lazy', './local', './side-effect', '@org/lib/sub', 'ms'].sort());
-  });
-});

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CreateDependencies, DependencyType, logger, RawProjectGraphDependency } from '@nx/devkit';
 import { declaredDistributionName, declaresPythonDependencies, localDependencyPaths, uvWorkspaceDependencies } from '../runtimes/python/local-dependencies';
-import { importSpecifiers, JS_SOURCE, packageName } from '../runtimes/node/local-imports';
+import { nodeImportDependencies } from '../runtimes/node/import-edges';
 import type { StigmerPluginOptions } from './targets';
 
 const warned = new Set<string>();
@@ -17,35 +17,9 @@ export const createDependencies: CreateDependencies<StigmerPluginOptions> = (_op
   const projectByRoot = new Map(Object.entries(context.projects).map(([name, config]) => [normalizeRoot(config.root), name]));
   const dependencies: RawProjectGraphDependency[] = [];
   let projectByDistribution: Map<string, string> | undefined;
-  const nodeServices = new Set(
-    Object.entries(context.fileMap.projectFileMap)
-      .filter(([project, files]) => files.some(({ file }) => file.endsWith('.sea.json') && path.posix.dirname(file) === normalizeRoot(context.projects[project]?.root ?? '')))
-      .map(([project]) => project),
-  );
-  let projectByPackage: Map<string, string> | undefined;
   for (const [source, changed] of Object.entries(context.filesToProcess.projectFileMap)) {
-    // Whether a source file is scanned depends on the project's spec: when the spec itself changed (or
-    // appeared), every source of the project is scanned again, not only the changed ones.
-    const specChanged = nodeServices.has(source) && changed.some(({ file }) => file.endsWith('.sea.json'));
-    const files = specChanged ? context.fileMap.projectFileMap[source] ?? changed : changed;
-    for (const { file } of files) {
+    for (const { file } of changed) {
       const fileName = path.posix.basename(file);
-      // A Node service's binary bundles every workspace file its sources import: those projects are dependencies.
-      if (nodeServices.has(source) && JS_SOURCE.test(fileName) && !file.includes('/node_modules/')) {
-        let specifiers: string[] = [];
-        try {
-          specifiers = importSpecifiers(fs.readFileSync(path.join(context.workspaceRoot, file), 'utf8'));
-        } catch {
-          continue;
-        }
-        for (const specifier of specifiers) {
-          const target = specifier.startsWith('.')
-            ? owningProject(path.posix.join(path.posix.dirname(file), specifier), projectByRoot)
-            : (projectByPackage ??= packageNames(context.workspaceRoot, context.projects)).get(packageName(specifier));
-          if (target && target !== source) dependencies.push({ source, target, type: DependencyType.static, sourceFile: file });
-        }
-        continue;
-      }
       if (!declaresPythonDependencies(fileName)) continue;
       let paths: string[];
       let workspaceNames: string[];
@@ -76,6 +50,8 @@ export const createDependencies: CreateDependencies<StigmerPluginOptions> = (_op
       }
     }
   }
+  // Node: what an esbuild bundle follows (tsconfig aliases, package names, relative paths, npm packages).
+  dependencies.push(...nodeImportDependencies(context, (workspacePath) => owningProject(workspacePath, projectByRoot), warnOnce));
   return dependencies;
 };
 
@@ -102,20 +78,6 @@ function owningProject(workspacePath: string, projectByRoot: Map<string, string>
     if (dir === '') return undefined;
     dir = path.posix.dirname(dir) === '.' ? '' : path.posix.dirname(dir);
   }
-}
-
-/** package.json name -> project, for workspace packages imported by name. */
-function packageNames(workspaceRoot: string, projects: Record<string, { root: string }>): Map<string, string> {
-  const names = new Map<string, string>();
-  for (const [project, config] of Object.entries(projects)) {
-    try {
-      const name = JSON.parse(fs.readFileSync(path.join(workspaceRoot, config.root, 'package.json'), 'utf8')).name;
-      if (typeof name === 'string') names.set(name, project);
-    } catch {
-      // no package.json
-    }
-  }
-  return names;
 }
 
 function normalizeRoot(root: string): string {

@@ -36,7 +36,7 @@ function createNodesForSpec(specPath: string, options: StigmerPluginOptions, con
     {
       projectRoot,
       dependencyInput: namedInputs.production ? '^production' : '^default',
-      runtimeInputs: found.runtime.inputs(projectRoot === '.' ? '' : projectRoot, exists, options as Record<string, unknown>),
+      runtimeInputs: found.runtime.inputs(projectRoot === '.' ? '' : projectRoot, exists, options as Record<string, unknown>, context.workspaceRoot),
     },
     options,
   );

@@ -98,11 +98,16 @@ export interface BinaryRuntime {
   readSpec(specFile: string, content: string): SpecInfo | undefined;
   /** True when a project folder looks like a service of this runtime (for the generator). */
   detect(tree: Tree, projectRoot: string): boolean;
-  /** Cache inputs; `readFile` reads workspace files (no spawns: runs during graph computation). */
-  inputs(projectRoot: string, exists: (workspacePath: string) => boolean, pluginOptions: Record<string, unknown>): RuntimeInputs;
+  /** Cache inputs; may read workspace files under `workspaceRoot` (no spawns: runs during graph computation). */
+  inputs(projectRoot: string, exists: (workspacePath: string) => boolean, pluginOptions: Record<string, unknown>, workspaceRoot?: string): RuntimeInputs;
   build(request: BuildRequest): Promise<BuildOutput>;
   /** Runtime-specific checks of test-binary (dependencies inside the binary, ...). */
   verify(request: VerifyRequest): Promise<CheckResult[]>;
+  /**
+   * Default size budget of test-binary, in MB, when the user sets none: what the runtime itself weighs
+   * plus room for the service. Without it the budget is 100 MB.
+   */
+  defaultSizeBudgetMb?(request: VerifyRequest): Promise<number>;
   /** Explains a failed run of the binary from its output (e.g. a module missing at run time), if it can. */
   diagnose?(output: string, spec: SpecInfo): string | undefined;
   /** Work files to remove in clean-binary (absolute paths). */

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import * as fs from 'fs-extra';
 import { StigmerError } from '../../utils/errors';
+import { packageOf, workerAssetKey, workerBootstrap, workerFiles } from './worker-files';
 
 export interface BundleRequest {
   entry: string;
@@ -10,16 +11,18 @@ export interface BundleRequest {
   nodeVersion: string;
   specFile: string;
   workspaceRoot: string;
+  binaryName: string;
+  allowFileWorkers?: string[];
+}
+
+export interface BundleResult {
+  esbuildVersion: string;
+  /** SEA asset key -> file: worker files the bundle writes out at start (see worker-files.ts). */
+  assets: Record<string, string>;
 }
 
 /** Packages that find a native addon by name at run time, where the bundler cannot see it. */
 const ADDON_LOADERS = /^(bindings|node-gyp-build|node-gyp-build-optional-packages|@mapbox\/node-pre-gyp|node-pre-gyp|prebuild-install)$/;
-
-/** The npm package a file belongs to (the last node_modules/<name> in its path). */
-function packageOf(file: string | undefined): string | undefined {
-  const matches = [...(file ?? '').replace(/\\/g, '/').matchAll(/node_modules\/((?:@[^/]+\/)?[^/]+)/g)];
-  return matches.length ? matches[matches.length - 1][1] : undefined;
-}
 
 /**
  * Native addons cannot live in a single executable's bundle: refuse them, naming the package, unless it is
@@ -42,29 +45,48 @@ function nativeAddonGuard(specFile: string): esbuild.Plugin {
   };
 }
 
-/** Bundles the entry and its npm and workspace imports into one CommonJS file with esbuild's API. */
-export async function bundleEntry(request: BundleRequest): Promise<string> {
+/** Bundles the entry and its npm and workspace imports into one CommonJS file with esbuild's API, plus the worker files it loads at run time. */
+export async function bundleEntry(request: BundleRequest): Promise<BundleResult> {
   if (!(await fs.pathExists(request.entry))) {
     throw new StigmerError(`entry ${path.relative(request.workspaceRoot, request.entry)} of ${request.specFile} does not exist: fix "entry" in the spec.`);
   }
+  const common: esbuild.BuildOptions = {
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: `node${request.nodeVersion.split('.')[0]}`,
+    external: request.external,
+    plugins: [nativeAddonGuard(request.specFile)],
+    logLevel: 'silent',
+    legalComments: 'none',
+    absWorkingDir: request.workspaceRoot,
+  };
+  const main = await build({ ...common, entryPoints: [request.entry], outfile: request.outfile, metafile: true }, request);
+  const workers = workerFiles(main.metafile as esbuild.Metafile, request.workspaceRoot, request.specFile, request.allowFileWorkers);
+  const assets: Record<string, string> = {};
+  if (workers.length) {
+    const outdir = path.join(path.dirname(request.outfile), 'workers');
+    const fileName = (key: string) => key.replace(/[^A-Za-z0-9._-]/g, '_');
+    await build({ ...common, entryPoints: workers.map((w) => ({ in: w.entry, out: fileName(w.key) })), outdir, outExtension: { '.js': '.cjs' } }, request);
+    const overrides: Record<string, string> = {};
+    for (const worker of workers) {
+      const key = workerAssetKey(`${fileName(worker.key)}.cjs`);
+      assets[key] = path.join(outdir, `${fileName(worker.key)}.cjs`);
+      overrides[worker.key] = key;
+    }
+    // Prepended as plain text: it must run before the bundle's first require of pino.
+    await fs.writeFile(request.outfile, workerBootstrap(request.binaryName, overrides) + (await fs.readFile(request.outfile, 'utf8')));
+  }
+  return { esbuildVersion: esbuild.version, assets };
+}
+
+async function build(options: esbuild.BuildOptions, request: BundleRequest): Promise<esbuild.BuildResult> {
   try {
-    await esbuild.build({
-      entryPoints: [request.entry],
-      outfile: request.outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: `node${request.nodeVersion.split('.')[0]}`,
-      external: request.external,
-      plugins: [nativeAddonGuard(request.specFile)],
-      logLevel: 'silent',
-      legalComments: 'none',
-    });
+    return await esbuild.build(options);
   } catch (error) {
     const first = (error as esbuild.BuildFailure).errors?.[0];
     if (!first) throw error;
     const where = first.location ? ` (${first.location.file}:${first.location.line})` : '';
     throw new StigmerError(first.text.includes('native addon') ? first.text : `esbuild could not bundle ${path.relative(request.workspaceRoot, request.entry)}: ${first.text}${where}: fix the import or add the package to "external" in ${request.specFile}.`);
   }
-  return esbuild.version;
 }

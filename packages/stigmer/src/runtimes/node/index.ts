@@ -9,6 +9,15 @@ import { bundleEntry } from './bundle';
 import { makeSingleExecutable } from './sea';
 import { hostPlatform, NodePlatform, parseSeaSpec, seaBinaryName } from './sea-spec';
 import { nodeRuntimeFor } from './node-runtime';
+import { diagnoseNodeRun } from './diagnose';
+import { resolutionFiles } from './workspace-imports';
+
+function esbuildVersion(): string {
+  return (require('esbuild/package.json') as { version: string }).version;
+}
+
+/** Room for the service above the Node runtime's own size in the default size budget. */
+export const NODE_SIZE_MARGIN_MB = 30;
 
 const ENTRY_CANDIDATES = ['src/main.ts', 'src/index.ts', 'main.ts', 'index.ts', 'src/main.js', 'src/index.js', 'main.js', 'index.js'];
 
@@ -36,14 +45,28 @@ export const nodeRuntime: BinaryRuntime = {
     return files.isFile(joinPath(projectRoot, 'package.json')) || ENTRY_CANDIDATES.some((f) => files.isFile(joinPath(projectRoot, f)));
   },
 
-  inputs(projectRoot, exists) {
+  inputs(projectRoot, _exists, _options, workspaceRoot) {
     return {
       excludedSources: ['{projectRoot}/**/*.spec.ts', '{projectRoot}/**/*.test.ts', '{projectRoot}/**/*.spec.js', '{projectRoot}/**/*.test.js', '{projectRoot}/**/*.md', '{projectRoot}/node_modules/**/*'],
-      // The Node version, OS and architecture that build (and by default run) the binary.
-      toolchainCommand: `node -e "console.log(process.version, process.platform, process.arch, 'stigmer ${STIGMER_VERSION}')"`,
-      // npm packages are bundled in: the lock file decides them.
-      extraFiles: ['package-lock.json', 'pnpm-lock.yaml', 'yarn.lock'].filter((f) => exists(f)).map((f) => `{workspaceRoot}/${f}`),
+      // The Node version, OS and architecture that build (and by default run) the binary, and the esbuild
+      // that bundles it (read from its package.json here: the graph spawns nothing).
+      toolchainCommand: `node -e "console.log(process.version, process.platform, process.arch, 'esbuild ${esbuildVersion()}', 'stigmer ${STIGMER_VERSION}')"`,
+      // The npm packages the bundle takes are graph edges to their lock file nodes (hashed with their own
+      // dependencies through ^default): not the whole lock file. The tsconfig files above the service decide
+      // where its imports resolve.
+      extraFiles: workspaceRoot ? resolutionFiles(workspaceRoot, projectRoot).map((f) => `{workspaceRoot}/${f}`) : [],
     };
+  },
+
+  async defaultSizeBudgetMb({ project, binaryPath }) {
+    // The Node executable the binary was made from, plus room for the service: a real stack (fastify, pino,
+    // zod, undici) bundles to a few MB and its code cache about as much again; 30 MB leaves room for assets
+    // and growth while still catching a bundle that swallowed something big by mistake.
+    const manifest = await fs.readJson(`${binaryPath}.manifest.json`).catch(() => ({}));
+    const version: string = manifest.runtimeVersions?.node ?? process.versions.node;
+    const runtime = version === process.versions.node ? process.execPath : path.join(project.workspaceRoot, '.stigmer', 'node-runtimes', `${hostPlatform()}-${version}`, 'package', 'bin', 'node');
+    const size = (await fs.stat(runtime).catch(() => fs.stat(process.execPath))).size;
+    return Math.ceil(size / (1024 * 1024)) + NODE_SIZE_MARGIN_MB;
   },
 
   async build(request: BuildRequest): Promise<BuildOutput> {
@@ -55,18 +78,21 @@ export const nodeRuntime: BinaryRuntime = {
     const platforms = resolvePlatforms(spec.platforms);
     progress.phase('bundle');
     const bundle = path.join(request.stagingDir, `${spec.name}.bundle.cjs`);
-    const esbuildVersion = await bundleEntry({
+    const bundled = await bundleEntry({
       entry: path.join(project.absRoot, spec.entry),
       outfile: bundle,
       external: spec.external ?? [],
       nodeVersion: version,
       specFile: request.spec.specFile,
       workspaceRoot: project.workspaceRoot,
+      binaryName: spec.name,
+      allowFileWorkers: spec.allowFileWorkers,
     });
-    const assets = Object.fromEntries(Object.entries(spec.assets ?? {}).map(([key, file]) => [key, path.join(project.absRoot, file)]));
+    const assets: Record<string, string> = Object.fromEntries(Object.entries(spec.assets ?? {}).map(([key, file]) => [key, path.join(project.absRoot, file)]));
     for (const [key, file] of Object.entries(assets)) {
       if (!(await fs.pathExists(file))) throw new StigmerError(`asset '${key}' of ${request.spec.specFile} is missing (${path.relative(project.workspaceRoot, file)}): fix the path or add the file.`);
     }
+    Object.assign(assets, bundled.assets);
     progress.phase('runtime');
     // The blob must come from exactly the target's Node version; a runtime of that version for this machine makes it.
     const blobNode = await nodeRuntimeFor(host, version, project.workspaceRoot, host);
@@ -79,11 +105,12 @@ export const nodeRuntime: BinaryRuntime = {
       binaries.push({ path: output, ...manifestTarget(platform) });
     }
     await fs.remove(bundle);
+    await fs.remove(path.join(request.stagingDir, 'workers'));
     const packageJson = await fs.readJson(path.join(project.absRoot, 'package.json')).catch(() => ({}));
     return {
       binaries,
       version: (request.options.version as string | undefined) ?? packageJson.version ?? '0.0.0',
-      runtimeVersions: { node: version, esbuild: esbuildVersion },
+      runtimeVersions: { node: version, esbuild: bundled.esbuildVersion },
     };
   },
 
@@ -93,9 +120,8 @@ export const nodeRuntime: BinaryRuntime = {
     return [];
   },
 
-  diagnose(output) {
-    const match = /Cannot find module '([^']+)'/.exec(output);
-    return match ? `the binary could not load '${match[1]}' at run time: bundle it (remove it from "external") or ship it as an asset.` : undefined;
+  diagnose(output, spec) {
+    return diagnoseNodeRun(output, spec.specFile);
   },
 
   workFiles() {

@@ -21,6 +21,11 @@ export interface SeaSpec {
   nodeVersion?: string;
   /** Packages left out of the bundle (they must then be shipped as assets and loaded by the program). */
   external?: string[];
+  /**
+   * Packages that start a worker thread from a file beside their code on a path the service never takes:
+   * the build lets them through instead of refusing them (pino and thread-stream are supported as they are).
+   */
+  allowFileWorkers?: string[];
 }
 
 export function hostPlatform(): NodePlatform {
