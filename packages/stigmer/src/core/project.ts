@@ -41,28 +41,39 @@ export function inProjectFolder(workspacePath: string): boolean {
   return folders.every((folder) => !folder.startsWith('.') && !NOT_PROJECT_FOLDERS.has(folder));
 }
 
-/**
- * The project name a pyproject.toml gives its folder: `[project].name` or `[tool.poetry].name` as written.
- * undefined when the file declares neither (a tool-config or uv workspace root file) or does not parse.
- */
-export function pyprojectProjectName(content: string): string | undefined {
+/** What a pyproject.toml says about the project it makes: whether it declares one, and its name. */
+export interface PyprojectDeclaration {
+  /** A [project] or [tool.poetry] table: false for tool-settings-only files, uv workspace roots and files that do not parse. */
+  declaresProject: boolean;
+  /** `[project].name` or `[tool.poetry].name` as written. */
+  name?: string;
+}
+
+// Parsed once per distinct content: the graph plugin runs on every Nx command (and for the life of the daemon).
+const declarations = new Map<string, PyprojectDeclaration>();
+
+export function readPyprojectDeclaration(content: string): PyprojectDeclaration {
+  const known = declarations.get(content);
+  if (known) return known;
+  let declaration: PyprojectDeclaration;
   try {
     const doc = parseToml(content, 'pyproject.toml');
     const name = doc.project?.name ?? doc.tool?.poetry?.name;
-    return typeof name === 'string' && name.trim() ? name.trim() : undefined;
+    declaration = {
+      declaresProject: typeof doc.project === 'object' || typeof doc.tool?.poetry === 'object',
+      name: typeof name === 'string' && name.trim() ? name.trim() : undefined,
+    };
   } catch {
-    return undefined;
+    declaration = { declaresProject: false };
   }
+  if (declarations.size > 10_000) declarations.clear();
+  declarations.set(content, declaration);
+  return declaration;
 }
 
-/** Whether a pyproject.toml declares a project ([project] or [tool.poetry] table), named or not. */
-export function pyprojectDeclaresProject(content: string): boolean {
-  try {
-    const doc = parseToml(content, 'pyproject.toml');
-    return typeof doc.project === 'object' || typeof doc.tool?.poetry === 'object';
-  } catch {
-    return false;
-  }
+/** The project name a pyproject.toml gives its folder; undefined when it declares none or does not parse. */
+export function pyprojectProjectName(content: string): string | undefined {
+  return readPyprojectDeclaration(content).name;
 }
 
 export interface PyprojectProject {
@@ -85,8 +96,9 @@ export function pyprojectProjects(pyprojectPaths: string[], files: WorkspaceFile
     if (files.isFile(joinPath(root, 'project.json')) || files.isFile(joinPath(root, 'package.json'))) continue;
     if (isInsideVirtualEnv(root, files)) continue;
     const content = files.read(file);
-    if (content === undefined || !pyprojectDeclaresProject(content)) continue;
-    found.push({ name: pyprojectProjectName(content) ?? path.posix.basename(root), root });
+    const declaration = content === undefined ? undefined : readPyprojectDeclaration(content);
+    if (!declaration?.declaresProject) continue;
+    found.push({ name: declaration.name ?? path.posix.basename(root), root });
   }
   const counts = new Map<string, number>();
   for (const { name } of found) counts.set(name, (counts.get(name) ?? 0) + 1);
