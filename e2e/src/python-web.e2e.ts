@@ -27,7 +27,10 @@ describe('uv web service → one binary (e2e)', () => {
     // that is not built as a package.
     ws.mustRun(uv.bin, ['init', '--app', '--no-package', '--vcs', 'none', '--no-workspace', '--no-readme', 'services/api'], uv.env);
     ws.write('services/api/pyproject.toml', `${ws.read('services/api/pyproject.toml').trimEnd()}\n\n[tool.uv]\npackage = false\n`);
-    ws.mustRun(uv.bin, ['add', '--directory', 'services/api', 'fastapi', 'uvicorn', 'opentelemetry-distro', 'opentelemetry-instrumentation-fastapi'], uv.env);
+    // A library made with `uv init --lib` (pyproject.toml only, src layout) that the service takes by path.
+    ws.mustRun(uv.bin, ['init', '--lib', '--vcs', 'none', '--no-workspace', '--no-readme', 'libs/greetings'], uv.env);
+    ws.write('libs/greetings/src/greetings/__init__.py', 'def hello(name: str) -> str:\n    return f"hello {name}"\n');
+    ws.mustRun(uv.bin, ['add', '--directory', 'services/api', 'fastapi', 'uvicorn', 'opentelemetry-distro', 'opentelemetry-instrumentation-fastapi', '../../libs/greetings'], uv.env);
     ws.write('services/api/main.py', MAIN_PY);
     ws.write('services/api/api/__init__.py', '');
     ws.write('services/api/api/app.py', APP_PY);
@@ -39,11 +42,21 @@ describe('uv web service → one binary (e2e)', () => {
     uv?.remove();
   });
 
-  it('is a project with no project.json: the plugin names it from pyproject.toml', () => {
+  it('is a project with no project.json: the plugin names it (and its library) from pyproject.toml', () => {
     expect(fs.existsSync(ws.path('services/api/project.json'))).toBe(false);
     const shown = ws.mustNx(['show', 'projects', '--json']);
-    expect(JSON.parse(shown.stdout)).toContain('api');
+    expect(JSON.parse(shown.stdout).sort()).toEqual(['api', 'greetings']);
     console.log(`nx show projects: ${shown.ms} ms`);
+  });
+
+  it('a pyproject-only library is a node too: the path dependency is a graph edge and a change in it affects api', () => {
+    expect(fs.existsSync(ws.path('libs/greetings/project.json'))).toBe(false);
+    ws.mustNx(['graph', '--file', 'graph.json']);
+    const { dependencies } = fs.readJsonSync(ws.path('graph.json')).graph;
+    fs.removeSync(ws.path('graph.json'));
+    expect(dependencies.api.map((d: { target: string }) => d.target)).toEqual(['greetings']);
+    const affected = ws.mustNx(['show', 'projects', '--affected', '--files=libs/greetings/src/greetings/__init__.py', '--json']);
+    expect(JSON.parse(affected.stdout).sort()).toEqual(['api', 'greetings']);
   });
 
   it('nx g stigmer:binary-spec --project api accepts it and ignores no source of the package api/', () => {
@@ -82,7 +95,7 @@ describe('uv web service → one binary (e2e)', () => {
 
   it("editing the package named like the binary rebuilds it, and git sees the package's new module", async () => {
     ws.write('services/api/api/greeting.py', 'def greet(name: str) -> str:\n    return f"good day, {name}"\n');
-    ws.write('services/api/api/app.py', APP_PY.replace('from fastapi import FastAPI\n', 'from fastapi import FastAPI\n\nfrom api.greeting import greet\n').replace('f"hello {name}"', 'greet(name)'));
+    ws.write('services/api/api/app.py', APP_PY.replace('from greetings import hello as greet\n', 'from api.greeting import greet\n'));
     expect(ws.mustRun('git', ['status', '--porcelain', 'services/api']).stdout.split('\n').filter(Boolean).sort()).toEqual([
       ' M services/api/api/app.py',
       '?? services/api/api/greeting.py',
@@ -129,13 +142,14 @@ if __name__ == "__main__":
 `;
 
 const APP_PY = `from fastapi import FastAPI
+from greetings import hello as greet
 
 app = FastAPI(title="api")
 
 
 @app.get("/hello/{name}")
 def hello(name: str) -> dict:
-    return {"message": f"hello {name}"}
+    return {"message": greet(name)}
 `;
 
 interface UvTools {
