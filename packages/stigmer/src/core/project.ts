@@ -89,28 +89,40 @@ export interface PyprojectProject {
  * Nx never sees one name twice.
  */
 export function pyprojectProjects(pyprojectPaths: string[], files: WorkspaceFiles): PyprojectProject[] {
-  const found: PyprojectProject[] = [];
+  const declared: PyprojectProject[] = [];
   for (const file of pyprojectPaths) {
     const root = path.posix.dirname(file.replace(/\\/g, '/'));
     if (root === '.' || !inProjectFolder(file)) continue;
-    if (files.isFile(joinPath(root, 'project.json')) || files.isFile(joinPath(root, 'package.json'))) continue;
+    if (hasProjectFile(root, files)) continue;
     if (isInsideVirtualEnv(root, files)) continue;
     const content = files.read(file);
     const declaration = content === undefined ? undefined : readPyprojectDeclaration(content);
     if (!declaration?.declaresProject) continue;
-    found.push({ name: declaration.name ?? path.posix.basename(root), root });
+    declared.push({ name: declaration.name ?? path.posix.basename(root), root });
   }
+  // A pyproject.toml inside another project's folder (a test fixture, a vendored copy) is no node of its
+  // own: it would take its files out of that project's inputs, and a change there would no longer rebuild it.
+  const roots = new Set(declared.map((p) => p.root));
+  const found = declared.filter((p) => !ancestors(p.root).some((dir) => roots.has(dir) || hasProjectFile(dir, files)));
   const counts = new Map<string, number>();
   for (const { name } of found) counts.set(name, (counts.get(name) ?? 0) + 1);
   return found.map((p) => ((counts.get(p.name) ?? 0) > 1 ? { ...p, name: p.root } : p));
 }
 
+function hasProjectFile(dir: string, files: WorkspaceFiles): boolean {
+  return files.isFile(joinPath(dir, 'project.json')) || files.isFile(joinPath(dir, 'package.json'));
+}
+
+/** The folders above a workspace folder, the workspace root excluded: "a/b/c" -> ["a/b", "a"]. */
+function ancestors(dir: string): string[] {
+  const result: string[] = [];
+  for (let parent = path.posix.dirname(dir); parent !== '.' && parent !== ''; parent = path.posix.dirname(parent)) result.push(parent);
+  return result;
+}
+
 /** A folder inside a virtual environment (pyvenv.cfg in it or above), e.g. a venv's src/ of editable checkouts. */
 function isInsideVirtualEnv(root: string, files: WorkspaceFiles): boolean {
-  for (let dir = root; dir && dir !== '.'; dir = path.posix.dirname(dir)) {
-    if (files.isFile(joinPath(dir, 'pyvenv.cfg'))) return true;
-  }
-  return false;
+  return [root, ...ancestors(root)].some((dir) => files.isFile(joinPath(dir, 'pyvenv.cfg')));
 }
 
 /** Every pyproject.toml of a generator's tree that may be a project (hidden, venv and output folders skipped). */

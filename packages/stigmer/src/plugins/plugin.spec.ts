@@ -86,4 +86,15 @@ describe('createNodes: pyproject-only projects', () => {
     });
     expect(nodes).toEqual({ 'a/svc': { name: 'a/svc' }, 'b/svc': { name: 'b/svc' }, 'c/other': { name: 'other' } });
   });
+
+  it("makes no node of a pyproject.toml inside another project's folder, which would take files out of its inputs", async () => {
+    const nodes = await inferredNodes({
+      'services/api/pyproject.toml': '[project]\nname = "api"\n',
+      'services/api/tests/fixtures/sample/pyproject.toml': '[project]\nname = "sample"\n',
+      'apps/runner/project.json': '{"name": "runner"}',
+      'apps/runner/third_party/vendored/pyproject.toml': '[project]\nname = "vendored"\n',
+      'libs/shared/pyproject.toml': '[project]\nname = "shared"\n',
+    });
+    expect(nodes).toEqual({ 'services/api': { name: 'api' }, 'libs/shared': { name: 'shared' } });
+  });
 });
