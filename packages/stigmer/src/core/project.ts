@@ -85,10 +85,11 @@ export interface PyprojectProject {
  * The projects that exist only through a pyproject.toml (no project.json or package.json beside it): what
  * `uv init --app` and `poetry new` make. The inference plugin creates these nodes; the generator, whose
  * devkit only sees project.json/package.json projects, finds them here. Names are the declared ones
- * (folder name when none); when two folders declare the same name, each is named by its root so that
+ * (folder name when none); when two folders declare the same name, or another project has it already
+ * (`takenNames`, asked only when there is a pyproject-only folder), the folder's path is its name, so that
  * Nx never sees one name twice.
  */
-export function pyprojectProjects(pyprojectPaths: string[], files: WorkspaceFiles): PyprojectProject[] {
+export function pyprojectProjects(pyprojectPaths: string[], files: WorkspaceFiles, takenNames: () => ReadonlySet<string> = () => new Set()): PyprojectProject[] {
   const declared: PyprojectProject[] = [];
   for (const file of pyprojectPaths) {
     const root = path.posix.dirname(file.replace(/\\/g, '/'));
@@ -104,9 +105,13 @@ export function pyprojectProjects(pyprojectPaths: string[], files: WorkspaceFile
   // own: it would take its files out of that project's inputs, and a change there would no longer rebuild it.
   const roots = new Set(declared.map((p) => p.root));
   const found = declared.filter((p) => !ancestors(p.root).some((dir) => roots.has(dir) || hasProjectFile(dir, files)));
+  if (!found.length) return [];
+  // Nx refuses every command when two projects share a name: a name that a project.json/package.json
+  // project already has, or that two folders declare, becomes the folder's path.
+  const taken = takenNames();
   const counts = new Map<string, number>();
   for (const { name } of found) counts.set(name, (counts.get(name) ?? 0) + 1);
-  return found.map((p) => ((counts.get(p.name) ?? 0) > 1 ? { ...p, name: p.root } : p));
+  return found.map((p) => ((counts.get(p.name) ?? 0) > 1 || taken.has(p.name) ? { ...p, name: p.root } : p));
 }
 
 function hasProjectFile(dir: string, files: WorkspaceFiles): boolean {

@@ -97,4 +97,15 @@ describe('createNodes: pyproject-only projects', () => {
     });
     expect(nodes).toEqual({ 'services/api': { name: 'api' }, 'libs/shared': { name: 'shared' } });
   });
+
+  it('names a folder by its path when a project.json or package.json project has its declared name already', async () => {
+    const nodes = await inferredNodes({
+      'apps/web/project.json': '{"name": "web"}',
+      'apps/ui/package.json': '{"name": "@acme/ui"}',
+      'services/web/pyproject.toml': '[project]\nname = "web"\n',
+      'services/ui/pyproject.toml': '[project]\nname = "@acme/ui"\n',
+      'services/api/pyproject.toml': '[project]\nname = "api"\n',
+    });
+    expect(nodes).toEqual({ 'services/web': { name: 'services/web' }, 'services/ui': { name: 'services/ui' }, 'services/api': { name: 'api' } });
+  });
 });

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { createNodesFromFiles, CreateNodesContextV2, CreateNodesResult, CreateNodesV2 } from '@nx/devkit';
 import { pyprojectProjectName, pyprojectProjects } from '../core/project';
 import { readSpecFile, specFilesGlob } from '../runtimes';
-import { diskFiles } from '../utils/workspace-files';
+import { diskFiles, WorkspaceFiles } from '../utils/workspace-files';
 import { createBinaryTargets, StigmerPluginOptions } from './targets';
 
 const PYPROJECT = 'pyproject.toml';
@@ -15,13 +15,21 @@ const PYPROJECT = 'pyproject.toml';
  * command before any cache: it only reads files.
  */
 export const createNodes: CreateNodesV2<StigmerPluginOptions> = [
-  withPyproject(specFilesGlob()),
+  withProjectFiles(specFilesGlob()),
   (files, options, context) => {
-    const pyprojects = files.filter((f) => path.posix.basename(f) === PYPROJECT);
-    const projectNames = new Map(pyprojectProjects(pyprojects, diskFiles(context.workspaceRoot)).map((p) => [p.root, p.name]));
+    const byKind = (name: string) => files.filter((f) => path.posix.basename(f) === name);
+    const disk = diskFiles(context.workspaceRoot);
+    const projectNames = new Map(
+      pyprojectProjects(byKind(PYPROJECT), disk, () => declaredNames([...byKind('project.json'), ...byKind('package.json')], disk)).map((p) => [p.root, p.name]),
+    );
     return createNodesFromFiles(
-      (file, opts, ctx) =>
-        path.posix.basename(file) === PYPROJECT ? createNodeForPyproject(file, projectNames) : createNodesForSpec(file, opts ?? {}, ctx, projectNames),
+      (file, opts, ctx) => {
+        const name = path.posix.basename(file);
+        if (name === PYPROJECT) return createNodeForPyproject(file, projectNames);
+        // project.json/package.json are read only for their names (Nx's own plugins make those projects).
+        if (name === 'project.json' || name === 'package.json') return {};
+        return createNodesForSpec(file, opts ?? {}, ctx, projectNames);
+      },
       files,
       options,
       context,
@@ -32,9 +40,24 @@ export const createNodes: CreateNodesV2<StigmerPluginOptions> = [
 /** The same function under its Nx 20-21 name. */
 export const createNodesV2 = createNodes;
 
-/** "**\/{*.spec,*.sea.json}" -> "**\/{*.spec,*.sea.json,pyproject.toml}". */
-function withPyproject(glob: string): string {
-  return glob.endsWith('}') ? `${glob.slice(0, -1)},${PYPROJECT}}` : `{${glob},**/${PYPROJECT}}`;
+/** "**\/{*.spec,*.sea.json}" -> "**\/{*.spec,*.sea.json,pyproject.toml,project.json,package.json}". */
+function withProjectFiles(glob: string): string {
+  const extra = [PYPROJECT, 'project.json', 'package.json'];
+  return glob.endsWith('}') ? `${glob.slice(0, -1)},${extra.join(',')}}` : `{${glob},${extra.map((f) => `**/${f}`).join(',')}}`;
+}
+
+/** The names project.json and package.json files give their projects. */
+function declaredNames(projectFiles: string[], files: WorkspaceFiles): Set<string> {
+  const names = new Set<string>();
+  for (const file of projectFiles) {
+    try {
+      const name = JSON.parse(files.read(file) ?? '{}').name;
+      if (typeof name === 'string') names.add(name);
+    } catch {
+      // not JSON: Nx reports it itself
+    }
+  }
+  return names;
 }
 
 /** A name-only node (no targets) for a folder whose only project file is a pyproject.toml. */

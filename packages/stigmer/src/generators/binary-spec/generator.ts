@@ -57,7 +57,7 @@ function findProject(tree: Tree, requested: string): { name: string; root: strin
   const config = known.get(requested);
   if (config) return { name: requested, root: config.root === '.' ? '' : config.root };
   const files = treeFiles(tree);
-  const found = findPyprojectProject(requested, pyprojectProjects(treePyprojectFiles(files), files), [...known.keys()]);
+  const found = findPyprojectProject(requested, pyprojectProjects(treePyprojectFiles(files), files, () => new Set(known.keys())), [...known.keys()]);
   return { name: found.name, root: found.root };
 }
 

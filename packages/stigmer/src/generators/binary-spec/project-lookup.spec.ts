@@ -76,4 +76,11 @@ describe('binarySpecGenerator on a pyproject-only project', () => {
     const error = await binarySpecGenerator(tree, { project: 'api', skipFormat: true }).catch((e: Error) => e);
     expect((error as Error).message).toContain('other/api');
   });
+
+  it('finds a folder whose declared name a project.json project has by its path, as the plugin names it', async () => {
+    addProjectConfiguration(tree, 'api', { root: 'apps/api-json', targets: {} });
+    tree.write('apps/api-json/main.py', 'print(1)\n');
+    await binarySpecGenerator(tree, { project: 'services/api', skipFormat: true });
+    expect(tree.read('services/api/services-api.spec', 'utf-8')).toContain('name="services-api",');
+  });
 });
