@@ -52,6 +52,8 @@ describe('monorepo: graph, affected and shared cache (e2e)', () => {
   const cases: { change: string; file: string; affected: string[]; rebuilt: string[] }[] = [
     { change: 'service source', file: 'services/agent-runner/agent_runner/cli.py', affected: ['agent-runner'], rebuilt: ['agent-runner'] },
     { change: 'shared local library', file: 'services/libs/graphton/graphton/__init__.py', affected: ['agent-runner', 'billing'], rebuilt: ['agent-runner', 'billing'] },
+    // binary billing, package billing/: the package must not be hidden by an ignore entry for the binary
+    { change: 'service package named like the binary', file: 'services/billing/billing/invoice.py', affected: ['billing'], rebuilt: ['billing'] },
     { change: "one service's own library", file: 'services/libs/ledger/ledger/__init__.py', affected: ['billing'], rebuilt: ['billing'] },
     { change: 'binary spec', file: 'services/billing/billing.spec', affected: ['billing'], rebuilt: ['billing'] },
     { change: 'lock file', file: 'services/agent-runner/poetry.lock', affected: ['agent-runner'], rebuilt: ['agent-runner'] },

@@ -1,24 +1,73 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createNodesFromFiles, CreateNodesContextV2, CreateNodesResult, CreateNodesV2 } from '@nx/devkit';
+import { pyprojectProjectName, pyprojectProjects } from '../core/project';
 import { readSpecFile, specFilesGlob } from '../runtimes';
-import { parseToml } from '../runtimes/python/toml';
+import { diskFiles, WorkspaceFiles } from '../utils/workspace-files';
 import { createBinaryTargets, StigmerPluginOptions } from './targets';
+
+const PYPROJECT = 'pyproject.toml';
 
 /**
  * Inference: every project folder holding a binary spec (a PyInstaller .spec, ...) gets build-binary,
- * test-binary and clean-binary. Runs on every Nx command before any cache: it only reads files.
+ * test-binary and clean-binary, and every folder with only a pyproject.toml (`uv init --app`, `poetry new`)
+ * is a project, so that graph edges and `nx affected` work without a project.json. Runs on every Nx
+ * command before any cache: it only reads files.
  */
 export const createNodes: CreateNodesV2<StigmerPluginOptions> = [
-  specFilesGlob(),
-  (specFiles, options, context) =>
-    createNodesFromFiles((file, opts, ctx) => createNodesForSpec(file, opts ?? {}, ctx), specFiles, options, context),
+  withProjectFiles(specFilesGlob()),
+  (files, options, context) => {
+    const byKind = (name: string) => files.filter((f) => path.posix.basename(f) === name);
+    const disk = diskFiles(context.workspaceRoot);
+    const projectNames = new Map(
+      pyprojectProjects(byKind(PYPROJECT), disk, () => declaredNames([...byKind('project.json'), ...byKind('package.json')], disk)).map((p) => [p.root, p.name]),
+    );
+    return createNodesFromFiles(
+      (file, opts, ctx) => {
+        const name = path.posix.basename(file);
+        if (name === PYPROJECT) return createNodeForPyproject(file, projectNames);
+        // project.json/package.json are read only for their names (Nx's own plugins make those projects).
+        if (name === 'project.json' || name === 'package.json') return {};
+        return createNodesForSpec(file, opts ?? {}, ctx, projectNames);
+      },
+      files,
+      options,
+      context,
+    );
+  },
 ];
 
 /** The same function under its Nx 20-21 name. */
 export const createNodesV2 = createNodes;
 
-function createNodesForSpec(specPath: string, options: StigmerPluginOptions, context: CreateNodesContextV2): CreateNodesResult {
+/** "**\/{*.spec,*.sea.json}" -> "**\/{*.spec,*.sea.json,pyproject.toml,project.json,package.json}". */
+function withProjectFiles(glob: string): string {
+  const extra = [PYPROJECT, 'project.json', 'package.json'];
+  return glob.endsWith('}') ? `${glob.slice(0, -1)},${extra.join(',')}}` : `{${glob},${extra.map((f) => `**/${f}`).join(',')}}`;
+}
+
+/** The names project.json and package.json files give their projects. */
+function declaredNames(projectFiles: string[], files: WorkspaceFiles): Set<string> {
+  const names = new Set<string>();
+  for (const file of projectFiles) {
+    try {
+      const name = JSON.parse(files.read(file) ?? '{}').name;
+      if (typeof name === 'string') names.add(name);
+    } catch {
+      // not JSON: Nx reports it itself
+    }
+  }
+  return names;
+}
+
+/** A name-only node (no targets) for a folder whose only project file is a pyproject.toml. */
+function createNodeForPyproject(file: string, projectNames: Map<string, string>): CreateNodesResult {
+  const root = path.posix.dirname(file.replace(/\\/g, '/'));
+  const name = projectNames.get(root);
+  return name ? { projects: { [root]: { name } } } : {};
+}
+
+function createNodesForSpec(specPath: string, options: StigmerPluginOptions, context: CreateNodesContextV2, projectNames: Map<string, string>): CreateNodesResult {
   const absolute = path.join(context.workspaceRoot, specPath);
   const found = readSpecFile(specPath, fs.readFileSync(absolute, 'utf8'));
   if (!found) return {};
@@ -44,8 +93,8 @@ function createNodesForSpec(specPath: string, options: StigmerPluginOptions, con
   return {
     projects: {
       [projectRoot]: {
-        // A service with only a pyproject.toml is no Nx project yet: name it so the spec alone makes one.
-        ...(hasProjectFile ? {} : { name: serviceName(context.workspaceRoot, projectRoot) }),
+        // A service without project.json/package.json: the same name its pyproject.toml node has (or the folder's).
+        ...(hasProjectFile ? {} : { name: projectNames.get(projectRoot) ?? serviceName(context.workspaceRoot, projectRoot) }),
         targets,
       },
     },
@@ -53,12 +102,11 @@ function createNodesForSpec(specPath: string, options: StigmerPluginOptions, con
 }
 
 function serviceName(workspaceRoot: string, projectRoot: string): string {
+  let content: string | undefined;
   try {
-    const doc = parseToml(fs.readFileSync(path.join(workspaceRoot, projectRoot, 'pyproject.toml'), 'utf8'), 'pyproject.toml');
-    const name = doc.project?.name ?? doc.tool?.poetry?.name;
-    if (typeof name === 'string' && name) return name;
+    content = fs.readFileSync(path.join(workspaceRoot, projectRoot, PYPROJECT), 'utf8');
   } catch {
-    // no or unreadable pyproject.toml: fall back to the folder name
+    // no pyproject.toml: fall back to the folder name
   }
-  return path.posix.basename(projectRoot === '.' ? workspaceRoot : projectRoot);
+  return (content && pyprojectProjectName(content)) || path.posix.basename(projectRoot === '.' ? workspaceRoot : projectRoot);
 }

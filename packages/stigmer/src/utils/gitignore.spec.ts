@@ -1,12 +1,13 @@
-import type { Tree } from '@nx/devkit';
+import { logger, Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import { addMissingIgnoreEntries, isIgnored } from './gitignore';
+import { addMissingIgnoreEntries, isIgnored, sourcesHiddenBy } from './gitignore';
 
 const ENTRIES = [
   { entry: 'dist/', sample: 'dist/agent-runner' },
   { entry: 'build/', sample: 'build/agent-runner' },
   { entry: '/agent-runner', sample: 'agent-runner' },
 ];
+const OUTPUT_ENTRIES = ENTRIES.slice(0, 2);
 
 describe('isIgnored', () => {
   let tree: Tree;
@@ -127,5 +128,65 @@ describe('addMissingIgnoreEntries', () => {
     tree.write('.gitignore', 'node_modules');
     expect(addMissingIgnoreEntries(tree, '', [{ entry: '.stigmer/', sample: '.stigmer/venvs' }])).toEqual(['.stigmer/']);
     expect(tree.read('.gitignore', 'utf-8')).toBe('node_modules\n# stigmer: binaries and build work files\n.stigmer/\n');
+  });
+});
+
+describe('ignore entries never hide a source', () => {
+  let tree: Tree;
+  let warn: jest.SpyInstance;
+  beforeEach(() => {
+    tree = createTreeWithEmptyWorkspace();
+    warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => warn.mockRestore());
+
+  it('skips an entry that would hide a package folder of the same name, and warns once with the file', () => {
+    // binary api, package api/: "/api" would hide api/app.py from git and from Nx's file map
+    tree.write('services/api/api/app.py', 'app = None\n');
+    tree.write('services/api/api/__init__.py', '');
+    const added = addMissingIgnoreEntries(tree, 'services/api', [...OUTPUT_ENTRIES.map((e) => ({ ...e, sample: e.sample.replace('agent-runner', 'api') })), { entry: '/api', sample: 'api' }]);
+    expect(added).toEqual(['dist/', 'build/']);
+    expect(tree.read('services/api/.gitignore', 'utf-8')).toBe('# stigmer: binaries and build work files\ndist/\nbuild/\n');
+    expect(isIgnored(tree, 'services/api/api/app.py')).toBe(false);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0][0]).toMatch(/not adding '\/api' to services\/api\/\.gitignore: it would hide services\/api\/api\/__init__\.py, services\/api\/api\/app\.py/);
+  });
+
+  it('does not ignore build/ when the service has a package named build', () => {
+    tree.write('services/tool/build/__init__.py', '');
+    expect(addMissingIgnoreEntries(tree, 'services/tool', OUTPUT_ENTRIES)).toEqual(['dist/']);
+    expect(isIgnored(tree, 'services/tool/build/__init__.py')).toBe(false);
+    expect(warn.mock.calls[0][0]).toContain("not adding 'build/'");
+  });
+
+  it('does not ignore a folder holding a file git tracks, whatever its kind', () => {
+    tree.write('services/tool/dist/README.txt', 'kept on purpose\n');
+    const tracked = new Set(['services/tool/dist/README.txt', 'services/tool/main.py']);
+    expect(addMissingIgnoreEntries(tree, 'services/tool', OUTPUT_ENTRIES, { tracked })).toEqual(['build/']);
+    // untracked, it is an old output: ignoring it is right
+    expect(addMissingIgnoreEntries(tree, 'services/other', OUTPUT_ENTRIES, { tracked })).toEqual(['dist/', 'build/']);
+  });
+
+  it('ignores old build outputs that are no sources (a previous hand-made PyInstaller build)', () => {
+    tree.write('services/tool/build/tool/base_library.zip', 'zip');
+    tree.write('services/tool/build/tool/warn-tool.txt', 'warnings');
+    tree.write('services/tool/dist/tool', 'ELF');
+    expect(addMissingIgnoreEntries(tree, 'services/tool', OUTPUT_ENTRIES)).toEqual(['dist/', 'build/']);
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it('counts sources that a .gitignore already ignores as no sources', () => {
+    tree.write('.gitignore', 'generated/\n');
+    tree.write('services/tool/generated/build/x.py', '');
+    expect(sourcesHiddenBy(tree, 'services/tool', 'build/', new Set())).toEqual([]);
+    tree.write('services/tool/pkg/build/y.py', '');
+    expect(sourcesHiddenBy(tree, 'services/tool', 'build/', new Set())).toEqual(['services/tool/pkg/build/y.py']);
+  });
+
+  it('keeps bytes and CRLF of an existing .gitignore when it skips an entry', () => {
+    tree.write('services/tool/.gitignore', '.env\r\n*.log');
+    tree.write('services/tool/build/__init__.py', '');
+    expect(addMissingIgnoreEntries(tree, 'services/tool', OUTPUT_ENTRIES)).toEqual(['dist/']);
+    expect(tree.read('services/tool/.gitignore', 'utf-8')).toBe('.env\r\n*.log\r\n# stigmer: binaries and build work files\r\ndist/\r\n');
   });
 });

@@ -1,13 +1,34 @@
-import type { Tree } from '@nx/devkit';
+import { logger, Tree } from '@nx/devkit';
 import ignore from 'ignore';
 import { joinPath } from './workspace-files';
+
+/** Files that are sources wherever they are: an ignore entry that matches one hides code from git and Nx. */
+const SOURCE_FILE = /\.(py|pyi|pyx|pxd|ts|tsx|mts|cts|js|jsx|mjs|go|rs)$|(^|\/)(pyproject\.toml|package\.json|project\.json)$/;
+
+export interface IgnoreEntry {
+  /** The line to write, relative to the folder, e.g. "dist/". */
+  entry: string;
+  /** A path (relative to the folder) the entry must ignore; when something already ignores it, nothing is written. */
+  sample: string;
+}
 
 /**
  * Appends to `<folder>/.gitignore` the entries whose sample path no .gitignore from the workspace root
  * down to that folder ignores yet. Keeps the file's content, line endings and comments; returns what it added.
+ * An entry that would ignore a file git tracks (`tracked`, workspace paths) or a source file of the tree
+ * (e.g. a package folder named build/) is not written: a warning says which file and what to do instead.
  */
-export function addMissingIgnoreEntries(tree: Tree, folder: string, entries: { entry: string; sample: string }[]): string[] {
-  const missing = entries.filter(({ sample }) => !isIgnored(tree, joinPath(folder, sample)));
+export function addMissingIgnoreEntries(tree: Tree, folder: string, entries: IgnoreEntry[], options: { tracked?: ReadonlySet<string> } = {}): string[] {
+  const missing = entries
+    .filter(({ sample }) => !isIgnored(tree, joinPath(folder, sample)))
+    .filter(({ entry, sample }) => {
+      const hidden = sourcesHiddenBy(tree, folder, entry, options.tracked ?? new Set());
+      if (!hidden.length) return true;
+      logger.warn(
+        `stigmer: not adding '${entry}' to ${joinPath(folder, '.gitignore') || '.gitignore'}: it would hide ${hidden.slice(0, 3).join(', ')}${hidden.length > 3 ? ` and ${hidden.length - 3} more` : ''} from git and Nx; ignore ${joinPath(folder, sample)} with a narrower entry yourself.`,
+      );
+      return false;
+    });
   if (!missing.length) return [];
   const file = joinPath(folder, '.gitignore');
   const existing = tree.exists(file) ? (tree.read(file, 'utf-8') ?? '') : '';
@@ -16,6 +37,32 @@ export function addMissingIgnoreEntries(tree: Tree, folder: string, entries: { e
   const header = existing.includes('# stigmer') ? [] : ['# stigmer: binaries and build work files'];
   tree.write(file, prefix + [...header, ...missing.map((m) => m.entry)].join(eol) + eol);
   return missing.map((m) => m.entry);
+}
+
+/**
+ * Workspace paths under `folder` that `entry` (a line of `<folder>/.gitignore`) would ignore and that are
+ * sources: tracked by git, or source files of the tree that no .gitignore ignores yet.
+ */
+export function sourcesHiddenBy(tree: Tree, folder: string, entry: string, tracked: ReadonlySet<string>): string[] {
+  const rules = ignore().add(entry);
+  const prefix = folder ? `${folder}/` : '';
+  const inFolder = (p: string) => (prefix ? p.startsWith(prefix) : true);
+  const candidates = new Set([...[...tracked].filter(inFolder), ...treeFiles(tree, folder).filter((p) => SOURCE_FILE.test(p))]);
+  return [...candidates]
+    .filter((p) => rules.ignores(p.slice(prefix.length)))
+    .filter((p) => tracked.has(p) || !isIgnored(tree, p))
+    .sort();
+}
+
+/** Files of the tree under a folder; node_modules and hidden folders (.git, .venv, .nx, ...) are skipped. */
+function treeFiles(tree: Tree, folder: string): string[] {
+  const files: string[] = [];
+  for (const name of tree.children(folder)) {
+    const child = joinPath(folder, name);
+    if (tree.isFile(child)) files.push(child);
+    else if (name !== 'node_modules' && !name.startsWith('.')) files.push(...treeFiles(tree, child));
+  }
+  return files;
 }
 
 /** Whether any .gitignore between the workspace root and the path ignores it (negations included). */

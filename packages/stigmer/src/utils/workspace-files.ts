@@ -45,7 +45,8 @@ export function treeFiles(tree: Tree): WorkspaceFiles {
   return {
     read: (p) => (tree.exists(p) && tree.isFile(p) ? tree.read(p, 'utf-8') ?? undefined : undefined),
     isFile: (p) => tree.exists(p) && tree.isFile(p),
-    list: (p) => (tree.exists(p) ? tree.children(p).map((name) => ({ name, isDir: !tree.isFile(joinPath(p, name)) })) : []),
+    // The tree's root answers exists() with false: list it all the same.
+    list: (p) => (joinPath(p) === '' || tree.exists(p) ? tree.children(joinPath(p)).map((name) => ({ name, isDir: !tree.isFile(joinPath(p, name)) })) : []),
   };
 }
 

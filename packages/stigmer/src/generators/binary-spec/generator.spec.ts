@@ -93,7 +93,9 @@ describe('binarySpecGenerator', () => {
   it('ignores the outputs in git and registers the plugin', async () => {
     await binarySpecGenerator(tree, { project: 'agent-runner', skipFormat: true });
     const gitignore = tree.read('apps/agent-runner/.gitignore', 'utf-8') as string;
-    expect(gitignore.split('\n')).toEqual(expect.arrayContaining(['dist/', 'build/', '/agent-runner']));
+    expect(gitignore.split('\n')).toEqual(expect.arrayContaining(['dist/', 'build/']));
+    // outputs live in dist/ and build/: no bare /<binary> entry that could hide a package of that name
+    expect(gitignore.split('\n')).not.toContain('/agent-runner');
     expect((tree.read('.gitignore', 'utf-8') as string).split('\n')).toContain('.stigmer/');
     const plugins = readNxJson(tree)?.plugins ?? [];
     expect(plugins.filter((p) => (typeof p === 'string' ? p : p.plugin) === 'stigmer')).toHaveLength(1);
@@ -142,7 +144,7 @@ describe('binarySpecGenerator', () => {
     const spec = tree.read('apps/agent-runner/runner.spec', 'utf-8') as string;
     expect(spec).toContain('name="runner",');
     expect(spec).toContain('[os.path.join(SERVICE_DIR, "serve.py")]');
-    expect((tree.read('apps/agent-runner/.gitignore', 'utf-8') as string).split('\n')).toContain('/runner');
+    expect((tree.read('apps/agent-runner/.gitignore', 'utf-8') as string).split('\n')).not.toContain('/runner');
   });
 
   it('throws for a project that does not exist, pointing at nx show projects', async () => {

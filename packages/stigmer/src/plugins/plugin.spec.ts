@@ -1,0 +1,111 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { CreateNodesContextV2 } from '@nx/devkit';
+import { minimatch } from 'minimatch';
+import { createNodes } from './plugin';
+
+const SPEC = `a = Analysis(["main.py"])\nexe = EXE(pyz, a.scripts, name="api")\n`;
+
+/** The project nodes the plugin infers for files written to a temporary workspace, by root. */
+async function inferredNodes(files: Record<string, string>): Promise<Record<string, { name?: string; targets?: Record<string, unknown> }>> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-plugin-'));
+  try {
+    for (const [file, content] of Object.entries(files)) {
+      fs.mkdirSync(path.join(root, path.dirname(file)), { recursive: true });
+      fs.writeFileSync(path.join(root, file), content);
+    }
+    const [glob, create] = createNodes;
+    const matched = Object.keys(files).filter((f) => minimatch(f, glob, { dot: true }));
+    const context: CreateNodesContextV2 = { workspaceRoot: root, nxJsonConfiguration: {} };
+    const results = await create(matched, {}, context);
+    const nodes: Record<string, { name?: string; targets?: Record<string, unknown> }> = {};
+    for (const [, result] of results) {
+      for (const [projectRoot, node] of Object.entries(result.projects ?? {})) {
+        nodes[projectRoot] = { ...nodes[projectRoot], ...node } as (typeof nodes)[string];
+      }
+    }
+    return nodes;
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+describe('createNodes: pyproject-only projects', () => {
+  it('makes a named node without targets for a folder with only a pyproject.toml', async () => {
+    const nodes = await inferredNodes({
+      'services/api/pyproject.toml': '[project]\nname = "api"\nversion = "0.1.0"\n\n[tool.uv]\npackage = false\n',
+      'libs/poetry-lib/pyproject.toml': '[tool.poetry]\nname = "shared-lib"\nversion = "1.0.0"\n',
+      'libs/unnamed/pyproject.toml': '[project]\nversion = "1.0.0"\n',
+    });
+    expect(nodes).toEqual({
+      'services/api': { name: 'api' },
+      'libs/poetry-lib': { name: 'shared-lib' },
+      'libs/unnamed': { name: 'unnamed' },
+    });
+  });
+
+  it('adds the build targets where the folder holds a spec, under the same name', async () => {
+    const nodes = await inferredNodes({ 'services/api/pyproject.toml': '[project]\nname = "web-api"\n', 'services/api/api.spec': SPEC });
+    expect(nodes['services/api'].name).toBe('web-api');
+    expect(Object.keys(nodes['services/api'].targets ?? {}).sort()).toEqual(['build-binary', 'clean-binary', 'test-binary']);
+  });
+
+  it('creates no node where project.json or package.json already define one, nor a name that would rename it', async () => {
+    const nodes = await inferredNodes({
+      'apps/a/pyproject.toml': '[project]\nname = "a-dist"\n',
+      'apps/a/project.json': '{"name": "a"}',
+      'apps/b/pyproject.toml': '[project]\nname = "b-dist"\n',
+      'apps/b/package.json': '{"name": "b"}',
+      'apps/b/b.spec': SPEC,
+    });
+    expect(nodes['apps/a']).toBeUndefined();
+    expect(nodes['apps/b'].name).toBeUndefined();
+    expect(nodes['apps/b'].targets).toBeDefined();
+  });
+
+  it('skips environments, installed packages, tool-only files and the workspace root', async () => {
+    const nodes = await inferredNodes({
+      'pyproject.toml': '[project]\nname = "root"\n\n[tool.uv.workspace]\nmembers = ["services/*"]\n',
+      'services/api/.venv/lib/python3.12/site-packages/x/pyproject.toml': '[project]\nname = "x"\n',
+      'envs/v/pyvenv.cfg': 'home = /usr/bin\n',
+      'envs/v/src/editable/pyproject.toml': '[project]\nname = "editable"\n',
+      'vendor/lib/python3.12/site-packages/y/pyproject.toml': '[project]\nname = "y"\n',
+      'node_modules/z/pyproject.toml': '[project]\nname = "z"\n',
+      'config/pyproject.toml': '[tool.ruff]\nline-length = 100\n',
+      'broken/pyproject.toml': '[project\nname = ',
+    });
+    expect(nodes).toEqual({});
+  });
+
+  it('names each of two folders that declare the same name by its root, so Nx never sees a name twice', async () => {
+    const nodes = await inferredNodes({
+      'a/svc/pyproject.toml': '[project]\nname = "svc"\n',
+      'b/svc/pyproject.toml': '[project]\nname = "svc"\n',
+      'c/other/pyproject.toml': '[project]\nname = "other"\n',
+    });
+    expect(nodes).toEqual({ 'a/svc': { name: 'a/svc' }, 'b/svc': { name: 'b/svc' }, 'c/other': { name: 'other' } });
+  });
+
+  it("makes no node of a pyproject.toml inside another project's folder, which would take files out of its inputs", async () => {
+    const nodes = await inferredNodes({
+      'services/api/pyproject.toml': '[project]\nname = "api"\n',
+      'services/api/tests/fixtures/sample/pyproject.toml': '[project]\nname = "sample"\n',
+      'apps/runner/project.json': '{"name": "runner"}',
+      'apps/runner/third_party/vendored/pyproject.toml': '[project]\nname = "vendored"\n',
+      'libs/shared/pyproject.toml': '[project]\nname = "shared"\n',
+    });
+    expect(nodes).toEqual({ 'services/api': { name: 'api' }, 'libs/shared': { name: 'shared' } });
+  });
+
+  it('names a folder by its path when a project.json or package.json project has its declared name already', async () => {
+    const nodes = await inferredNodes({
+      'apps/web/project.json': '{"name": "web"}',
+      'apps/ui/package.json': '{"name": "@acme/ui"}',
+      'services/web/pyproject.toml': '[project]\nname = "web"\n',
+      'services/ui/pyproject.toml': '[project]\nname = "@acme/ui"\n',
+      'services/api/pyproject.toml': '[project]\nname = "api"\n',
+    });
+    expect(nodes).toEqual({ 'services/web': { name: 'services/web' }, 'services/ui': { name: 'services/ui' }, 'services/api': { name: 'api' } });
+  });
+});
