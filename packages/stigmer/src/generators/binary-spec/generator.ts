@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { formatFiles, logger, readProjectConfiguration, Tree } from '@nx/devkit';
+import { formatFiles, GeneratorCallback, logger, readProjectConfiguration, Tree } from '@nx/devkit';
 import { RUNTIMES, getRuntime, RuntimeId } from '../../runtimes';
 import { StigmerError } from '../../utils/errors';
 import { addMissingIgnoreEntries } from '../../utils/gitignore';
@@ -15,7 +15,7 @@ export interface BinarySpecOptions {
 }
 
 /** `nx g stigmer:binary-spec --project <service>`: everything a service needs to become a binary. */
-export async function binarySpecGenerator(tree: Tree, options: BinarySpecOptions): Promise<void> {
+export async function binarySpecGenerator(tree: Tree, options: BinarySpecOptions): Promise<GeneratorCallback | void> {
   let config;
   try {
     config = readProjectConfiguration(tree, options.project);
@@ -28,7 +28,7 @@ export async function binarySpecGenerator(tree: Tree, options: BinarySpecOptions
     throw new StigmerError(`no runtime recognised in ${root || '.'} (a Python service has pyproject.toml, requirements.txt or main.py): pass --runtime.`);
   }
   const binaryName = options.name ?? options.project.replace(/^@[^/]+\//, '').replace(/[^A-Za-z0-9._-]/g, '-');
-  await runtime.generateSpec({
+  const afterWrite = await runtime.generateSpec({
     tree,
     project: { name: options.project, root, absRoot: path.join(tree.root, root), workspaceRoot: tree.root },
     binaryName,
@@ -43,6 +43,7 @@ export async function binarySpecGenerator(tree: Tree, options: BinarySpecOptions
   if (added.length) logger.info(`stigmer: ignored ${added.join(', ')} in ${path.posix.join(root || '.', '.gitignore')}`);
   await initGenerator(tree, { skipFormat: true });
   if (!options.skipFormat) await formatFiles(tree);
+  return afterWrite;
 }
 
 export default binarySpecGenerator;
