@@ -100,7 +100,7 @@ describe('createBinaryTargets', () => {
   it('puts the python plugin option into the toolchain input', () => {
     const runtimeInputs = pythonRuntime.inputs('apps/agent-runner', () => false, { python: '/opt/py/bin/python3.12' });
     const custom = createBinaryTargets(pythonRuntime, spec, { projectRoot: 'apps/agent-runner', dependencyInput: '^default', runtimeInputs });
-    expect(custom['build-binary'].inputs).toContainEqual({ runtime: expect.stringMatching(/^\/opt\/py\/bin\/python3\.12 -c /) });
+    expect(custom['build-binary'].inputs).toContainEqual({ runtime: expect.stringMatching(/toolchain-key\.js apps\/agent-runner \/opt\/py\/bin\/python3\.12$/) });
   });
 });
 

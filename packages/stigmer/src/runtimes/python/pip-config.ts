@@ -22,7 +22,8 @@ export function parsePipConfigList(output: string): PipIndexConfig {
   for (const line of output.split(/\r?\n/)) {
     const match = /^([^.\s]+|:env:)\.([a-z-]+)=(.*)$/.exec(line.trim());
     if (!match || !(match[1] in rank) || !(KEYS as readonly string[]).includes(match[2])) continue;
-    const value = match[3].replace(/^'(.*)'$/s, '$1').replace(/^"(.*)"$/s, '$1');
+    // pip prints Python reprs: quoted, with a value's new lines written as \n.
+    const value = match[3].replace(/^'(.*)'$/, '$1').replace(/^"(.*)"$/, '$1').replace(/\\n/g, ' ');
     const current = best.get(match[2]);
     if (!current || rank[match[1]] > current.rank) best.set(match[2], { rank: rank[match[1]], value });
   }
