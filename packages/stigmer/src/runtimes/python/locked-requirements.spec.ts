@@ -209,3 +209,10 @@ describe('isFullyPinnedRequirements', () => {
     expect(isFullyPinnedRequirements('')).toBe(false);
   });
 });
+
+describe('poetryLockRequirements on a stale lock', () => {
+  it('lists the runtime dependencies that the lock has no package for', () => {
+    expect(poetryLockRequirements(POETRY2_LOCK, ['idna', 'Typing_Extensions', 'httpx']).missing).toEqual(['httpx']);
+    expect(poetryLockRequirements('# changed by hand\n', ['pyjwt']).missing).toEqual(['pyjwt']);
+  });
+});

@@ -11,6 +11,8 @@ export interface LockedRequirements {
   constraints: string[];
   /** PyInstaller's version when the lock has it (the dev dependency the generator adds). */
   pyinstaller?: string;
+  /** Runtime dependencies (`mainNames`) the lock has no package for: the lock is stale. */
+  missing: string[];
 }
 
 interface PoetryLockPackage {
@@ -60,6 +62,7 @@ export function poetryLockRequirements(lockText: string, mainNames: string[] = [
     hashed: hashed && lines.length > 0,
     constraints: registry.map((p) => `${p.name}==${p.version}`),
     pyinstaller: byName.get('pyinstaller')?.version,
+    missing: mainNames.filter((name) => !byName.has(normalizeDistName(name))),
   };
 }
 

@@ -71,6 +71,11 @@ export async function installLocked(context: ManagedInstallContext): Promise<voi
   if (source === 'poetry.lock') {
     const mainNames = metadata.dependencies.filter((d) => d.declaredIn === 'pyproject.toml' && !d.localPath).map((d) => d.name);
     const locked = poetryLockRequirements(await fs.readFile(path.join(project.absRoot, 'poetry.lock'), 'utf8'), mainNames);
+    // Without Poetry the lock's content-hash cannot be checked; a declared dependency it lacks shows it is stale.
+    if (locked.missing.length) {
+      const where = project.root || '.';
+      throw new StigmerError(`${where}/poetry.lock does not match pyproject.toml (no ${locked.missing.join(', ')} in it): run "poetry lock" in ${where} and commit poetry.lock.`);
+    }
     ({ lines, hashed, constraints, pyinstaller } = locked);
   } else {
     // uv reads its own lock (markers, groups, workspaces); --frozen: it never touches uv.lock or the network.

@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { findOnPath } from '../../utils/process';
 import { STIGMER_VERSION } from '../../utils/version';
 
-const PROBE = "import platform, sys; print(sys.version.split()[0], sys.platform, platform.machine())";
+// The comment names the probe in a process list (and lets a test's wrapper interpreter recognise it).
+const PROBE = 'import platform, sys; print(sys.version.split()[0], sys.platform, platform.machine())  # stigmer cache key';
 
 function output(command: string, args: string[], cwd: string): string | undefined {
   const result = spawnSync(command, args, { cwd, encoding: 'utf8', shell: false, windowsHide: true, timeout: 60_000 });
