@@ -9,7 +9,7 @@ import { STIGMER_VERSION } from '../../utils/version';
 import { diskFiles, joinPath } from '../../utils/workspace-files';
 import type { ProjectRef } from '../types';
 import { satisfiesPythonConstraint } from './pep440';
-import { installLocked, MANAGED_UV_VERSION, pinSourceOf, unpinnedNotice } from './managed-install';
+import { installLocked, MANAGED_UV_VERSION, pinSourceOf, readPoetryLock, unpinnedNotice } from './managed-install';
 import { PythonProjectMetadata, readPythonProject } from './project-metadata';
 import { poetryMajorVersion } from './relock';
 
@@ -208,6 +208,7 @@ async function ensureManagedVenv(project: ProjectRef, metadata: PythonProjectMet
   });
   if (baseVersion.exitCode !== 0) throw new StigmerError(`${base} does not run (${baseVersion.stderr.trim().split('\n').pop()}): repair the Python installation.`);
   const source = pinSourceOf(metadata, (file) => diskFiles(project.absRoot).read(file));
+  if (source === 'poetry.lock') await readPoetryLock(project, metadata);
   if (source === 'unpinned') {
     const notice = unpinnedNotice(project, metadata);
     if (notice) logger.warn(`stigmer: ${notice}`);

@@ -69,13 +69,7 @@ export async function installLocked(context: ManagedInstallContext): Promise<voi
   let constraints: string[];
   let pyinstaller: string | undefined;
   if (source === 'poetry.lock') {
-    const mainNames = metadata.dependencies.filter((d) => d.declaredIn === 'pyproject.toml' && !d.localPath).map((d) => d.name);
-    const locked = poetryLockRequirements(await fs.readFile(path.join(project.absRoot, 'poetry.lock'), 'utf8'), mainNames);
-    // Without Poetry the lock's content-hash cannot be checked; a declared dependency it lacks shows it is stale.
-    if (locked.missing.length) {
-      const where = project.root || '.';
-      throw new StigmerError(`${where}/poetry.lock does not match pyproject.toml (no ${locked.missing.join(', ')} in it): run "poetry lock" in ${where} and commit poetry.lock.`);
-    }
+    const locked = await readPoetryLock(project, metadata);
     ({ lines, hashed, constraints, pyinstaller } = locked);
   } else {
     // uv reads its own lock (markers, groups, workspaces); --frozen: it never touches uv.lock or the network.
@@ -119,6 +113,20 @@ export async function installLocked(context: ManagedInstallContext): Promise<voi
     `pip install pyinstaller${locals.length ? ' and the local libraries' : ''} into ${where}`,
     { cwd: project.absRoot, env: { ...process.env, PIP_NO_INPUT: '1' } },
   );
+}
+
+/**
+ * poetry.lock's runtime packages. Without Poetry the lock's content-hash cannot be checked; a declared
+ * dependency the lock lacks shows it is stale, and that is an error before anything is installed.
+ */
+export async function readPoetryLock(project: ProjectRef, metadata: PythonProjectMetadata) {
+  const mainNames = metadata.dependencies.filter((d) => d.declaredIn === 'pyproject.toml' && !d.localPath).map((d) => d.name);
+  const locked = poetryLockRequirements(await fs.readFile(path.join(project.absRoot, 'poetry.lock'), 'utf8'), mainNames);
+  if (locked.missing.length) {
+    const where = project.root || '.';
+    throw new StigmerError(`${where}/poetry.lock does not match pyproject.toml (no ${locked.missing.join(', ')} in it): run "poetry lock" in ${where} and commit poetry.lock.`);
+  }
+  return locked;
 }
 
 /** requirements.txt text with `\` continuations joined, comments and blank lines dropped. */
