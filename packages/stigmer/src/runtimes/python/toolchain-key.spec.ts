@@ -7,7 +7,7 @@ import { resolveKeyInterpreter, shellQuote, toolchainKey, toolchainKeyCommand } 
 describe('shellQuote', () => {
   it('leaves plain words alone and single-quotes the rest, so the shell gives back the same word', () => {
     expect(shellQuote('apps/api')).toBe('apps/api');
-    const words = ['/opt/my python/bin/python3', "it's", 'a"b$c`d\\e', ''];
+    const words = ['/opt/my python/bin/python3', "it's", 'a"b$c`d\\e', 'apps\\api', ''];
     for (const word of words) {
       const echoed = spawnSync('/bin/sh', ['-c', `printf '%s' ${shellQuote(word)}`], { encoding: 'utf8' });
       expect(echoed.stdout).toBe(word);
@@ -40,5 +40,12 @@ describe('toolchain key', () => {
   it('builds a shell command whose arguments survive a space in the path', () => {
     const command = toolchainKeyCommand('apps/my api', '/opt/py 3/bin/python');
     expect(command).toMatch(/^node \S*toolchain-key\.js 'apps\/my api' '\/opt\/py 3\/bin\/python'$/);
+  });
+});
+
+describe('shellQuote for cmd.exe', () => {
+  it('double-quotes words with spaces on Windows', () => {
+    expect(shellQuote('C:\\Program Files\\Python312\\python.exe', 'win32')).toBe('"C:\\Program Files\\Python312\\python.exe"');
+    expect(shellQuote('apps\\api', 'win32')).toBe('apps\\api');
   });
 });

@@ -50,15 +50,16 @@ export function toolchainKey(projectDir: string, pythonOption?: string): string 
   return `${probed} ${kind} stigmer ${STIGMER_VERSION}`;
 }
 
-/** A word for a POSIX shell: single quotes, with each ' written as '\''. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+/** A word for the shell Nx runs the command with: POSIX single quotes (each ' as '\''); double quotes for cmd.exe. */
+export function shellQuote(word: string, platform: NodeJS.Platform = process.platform): string {
+  if (/^[A-Za-z0-9_./:=@%+,-]+$/.test(word) || (platform === 'win32' && /^[A-Za-z0-9_./:\\-]+$/.test(word))) return word;
+  return platform === 'win32' ? `"${word.replace(/"/g, '""')}"` : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /** The command Nx runs for the key: node, this script and its arguments, each quoted for the shell. */
 export function toolchainKeyCommand(projectRoot: string, pythonOption?: string): string {
   const words = ['node', path.join(__dirname, 'toolchain-key.js'), projectRoot || '.', ...(pythonOption ? [pythonOption] : [])];
-  return words.map(shellQuote).join(' ');
+  return words.map((word) => shellQuote(word)).join(' ');
 }
 
 if (require.main === module) {
