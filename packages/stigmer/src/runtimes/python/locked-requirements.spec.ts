@@ -214,5 +214,7 @@ describe('poetryLockRequirements on a stale lock', () => {
   it('lists the runtime dependencies that the lock has no package for', () => {
     expect(poetryLockRequirements(POETRY2_LOCK, ['idna', 'Typing_Extensions', 'httpx']).missing).toEqual(['httpx']);
     expect(poetryLockRequirements('# changed by hand\n', ['pyjwt']).missing).toEqual(['pyjwt']);
+    // pyinstaller is in the lock, but only for the dev group
+    expect(poetryLockRequirements(POETRY2_LOCK, ['pyinstaller']).missing).toEqual(['pyinstaller']);
   });
 });

@@ -11,7 +11,7 @@ export interface LockedRequirements {
   constraints: string[];
   /** PyInstaller's version when the lock has it (the dev dependency the generator adds). */
   pyinstaller?: string;
-  /** Runtime dependencies (`mainNames`) the lock has no package for: the lock is stale. */
+  /** Runtime dependencies (`mainNames`) the lock has no runtime package for: the lock is stale. */
   missing: string[];
 }
 
@@ -62,7 +62,8 @@ export function poetryLockRequirements(lockText: string, mainNames: string[] = [
     hashed: hashed && lines.length > 0,
     constraints: registry.map((p) => `${p.name}==${p.version}`),
     pyinstaller: byName.get('pyinstaller')?.version,
-    missing: mainNames.filter((name) => !byName.has(normalizeDistName(name))),
+    // In the runtime packages, not just anywhere: a dev tool's dependency does not lock a runtime one.
+    missing: mainNames.filter((name) => !runtime.some((p) => normalizeDistName(p.name) === normalizeDistName(name))),
   };
 }
 
