@@ -106,4 +106,52 @@ class Workspace {
   }
 }
 
-module.exports = { Workspace, exec, pluginTarball, REPO_ROOT };
+/**
+ * The bin folder of the pinned Poetry and uv (scripts/test-tools.js): tests put it on PATH themselves, so no
+ * test depends on what the machine has installed, and a missing tool fails with what to run.
+ */
+function toolsBin() {
+  const bin = path.join(REPO_ROOT, '.tools', 'venv', process.platform === 'win32' ? 'Scripts' : 'bin');
+  for (const tool of ['poetry', 'uv']) {
+    if (!fs.existsSync(path.join(bin, tool))) throw new Error(`${tool} is missing from ${bin}: run \`node scripts/test-tools.js\` (npm test does).`);
+  }
+  return bin;
+}
+
+/**
+ * The index and certificates pip is configured with on this machine, read at test time (no index address is
+ * committed): pip's config (environment and files), else pip's own default index.
+ */
+function pipIndex() {
+  const python = process.platform === 'win32' ? 'python' : 'python3';
+  const listed = exec(python, ['-m', 'pip', 'config', 'list']).stdout;
+  const value = (key) => {
+    const found = ['global', 'install', ':env:']
+      .map((section) => new RegExp(`^${section.replace(/[.:]/g, '\\$&')}\\.${key}='?([^'\\n]*)'?$`, 'm').exec(listed)?.[1])
+      .filter(Boolean);
+    return found.pop();
+  };
+  const url = process.env.PIP_INDEX_URL || value('index-url') || exec(python, ['-c', 'from pip._internal.models.index import PyPI; print(PyPI.simple_url)']).stdout.trim();
+  const cert = process.env.PIP_CERT || value('cert');
+  return { url, cert };
+}
+
+/**
+ * Environment for Poetry and uv to use pip's index and certificates. Poetry also needs the index as a source
+ * of the project (its default is PyPI's JSON API, which this machine's index does not fully answer): see
+ * poetrySourceArgs().
+ */
+function pythonToolsEnv() {
+  const { url, cert } = pipIndex();
+  return {
+    UV_DEFAULT_INDEX: url,
+    ...(cert ? { SSL_CERT_FILE: cert, REQUESTS_CA_BUNDLE: cert } : {}),
+  };
+}
+
+/** `poetry source add` arguments that make pip's index the project's primary Poetry source (simple API). */
+function poetrySourceArgs() {
+  return ['source', 'add', '--priority=primary', 'pip-index', pipIndex().url];
+}
+
+module.exports = { Workspace, exec, pluginTarball, REPO_ROOT, toolsBin, pipIndex, pythonToolsEnv, poetrySourceArgs };

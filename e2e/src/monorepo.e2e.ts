@@ -56,7 +56,8 @@ describe('monorepo: graph, affected and shared cache (e2e)', () => {
     { change: 'service package named like the binary', file: 'services/billing/billing/invoice.py', affected: ['billing'], rebuilt: ['billing'] },
     { change: "one service's own library", file: 'services/libs/ledger/ledger/__init__.py', affected: ['billing'], rebuilt: ['billing'] },
     { change: 'binary spec', file: 'services/billing/billing.spec', affected: ['billing'], rebuilt: ['billing'] },
-    { change: 'lock file', file: 'services/agent-runner/poetry.lock', affected: ['agent-runner'], rebuilt: ['agent-runner'] },
+    // pdm.lock: a lock the build keys on but does not install from (a hand-written poetry.lock would be a stale lock).
+    { change: 'lock file', file: 'services/agent-runner/pdm.lock', affected: ['agent-runner'], rebuilt: ['agent-runner'] },
     { change: 'tests', file: 'services/agent-runner/tests/test_cli.py', affected: [], rebuilt: [] },
     { change: 'README', file: 'services/agent-runner/README.md', affected: [], rebuilt: [] },
     { change: "a library's tests", file: 'services/libs/graphton/tests/test_graph.py', affected: [], rebuilt: [] },

@@ -63,7 +63,10 @@ describe('Python service → one binary (e2e)', () => {
       '{projectRoot}/dist/agent-runner.manifest.json',
     ]);
     expect(build.inputs).toEqual(expect.arrayContaining(['!{projectRoot}/tests/**/*', '^production', { externalDependencies: [] }]));
-    expect(build.inputs.find((i: { runtime?: string }) => i.runtime)?.runtime).toMatch(/python3 -c .*sys\.version.*platform\.machine\(\).*stigmer 0\.1\.0/);
+    // The toolchain key comes from the plugin's script, which resolves the interpreter that builds.
+    const runtime = build.inputs.find((i: { runtime?: string }) => i.runtime)?.runtime;
+    expect(runtime).toMatch(/^node \S*node_modules\/stigmer\/dist\/runtimes\/python\/toolchain-key\.js services\/agent-runner$/);
+    expect(ws.mustRun('sh', ['-c', runtime]).stdout.trim()).toMatch(/^3\.\d+\.\d+ linux \S+ managed stigmer 0\.1\.0$/);
     expect(build.metadata.technologies).toEqual(['python', 'pyinstaller']);
     expect(project.targets['test-binary'].dependsOn).toEqual(['build-binary']);
     expect(project.targets['test-binary'].inputs).toEqual(expect.arrayContaining([{ dependentTasksOutputFiles: '**/*', transitive: false }]));

@@ -29,3 +29,11 @@ export const Workspace: { create(name: string): Workspace } = shared.Workspace;
 export const REPO_ROOT: string = shared.REPO_ROOT;
 /** Runs a program with an argument array in a folder (never a shell). */
 export const exec: (command: string, args: string[], cwd: string, env?: NodeJS.ProcessEnv) => CommandResult = shared.exec;
+/** The bin folder of the pinned Poetry and uv of scripts/test-tools.js (throws with the fix when missing). */
+export const toolsBin: () => string = shared.toolsBin;
+/** pip's index URL and certificate file on this machine, read at test time. */
+export const pipIndex: () => { url: string; cert?: string } = shared.pipIndex;
+/** Environment for Poetry and uv: pip's index for uv, pip's certificates for both. */
+export const pythonToolsEnv: () => Record<string, string> = shared.pythonToolsEnv;
+/** `poetry source add …` arguments making pip's index the project's primary Poetry source. */
+export const poetrySourceArgs: () => string[] = shared.poetrySourceArgs;

@@ -44,7 +44,8 @@ describe('createBinaryTargets', () => {
     expect(inputs).toContain('^production');
     expect(inputs).toContainEqual({ externalDependencies: [] });
     const runtimeInput = inputs.find((i): i is { runtime: string } => typeof i === 'object' && i !== null && 'runtime' in i);
-    expect(runtimeInput?.runtime).toMatch(/^python3? -c ".*sys\.version.*platform\.machine\(\).*stigmer \d+\.\d+\.\d+.*" \|\| echo no python3?$/);
+    // a node script of the plugin resolves the interpreter that builds and prints its version
+    expect(runtimeInput?.runtime).toMatch(/^node \S*runtimes\/python\/toolchain-key\.js apps\/agent-runner$/);
     // the exclusions come after the project glob, or they would exclude nothing
     expect(inputs.indexOf('{projectRoot}/**/*')).toBeLessThan(inputs.indexOf('!{projectRoot}/tests/**/*'));
   });
@@ -55,6 +56,10 @@ describe('createBinaryTargets', () => {
     expect(test.inputs).toContainEqual(expect.objectContaining({ dependentTasksOutputFiles: '**/*' }));
     expect(test.inputs).toContain('{projectRoot}/agent-runner.spec');
     expect(test.inputs).toContainEqual({ externalDependencies: [] });
+  });
+
+  it('keys test-binary on what its checks read: dependency declarations and locks', () => {
+    for (const file of ['pyproject.toml', 'requirements*.txt', 'poetry.lock', 'uv.lock']) expect(test.inputs).toContain(`{projectRoot}/${file}`);
   });
 
   it('never caches clean-binary', () => {
@@ -95,7 +100,7 @@ describe('createBinaryTargets', () => {
   it('puts the python plugin option into the toolchain input', () => {
     const runtimeInputs = pythonRuntime.inputs('apps/agent-runner', () => false, { python: '/opt/py/bin/python3.12' });
     const custom = createBinaryTargets(pythonRuntime, spec, { projectRoot: 'apps/agent-runner', dependencyInput: '^default', runtimeInputs });
-    expect(custom['build-binary'].inputs).toContainEqual({ runtime: expect.stringMatching(/^\/opt\/py\/bin\/python3\.12 -c /) });
+    expect(custom['build-binary'].inputs).toContainEqual({ runtime: expect.stringMatching(/toolchain-key\.js apps\/agent-runner \/opt\/py\/bin\/python3\.12$/) });
   });
 });
 

@@ -69,6 +69,8 @@ export function createBinaryTargets(
         `{projectRoot}/${spec.specFile}`,
         '{projectRoot}/.gitignore',
         '{workspaceRoot}/.gitignore',
+        ...(context.runtimeInputs.checkedFiles ?? []),
+        ...context.runtimeInputs.extraFiles,
         { externalDependencies: [] },
         toolchain,
       ],

@@ -1,4 +1,4 @@
-import type { Tree } from '@nx/devkit';
+import type { GeneratorCallback, Tree } from '@nx/devkit';
 import type { Progress } from '../utils/progress';
 
 export type RuntimeId = 'python' | 'node' | 'go';
@@ -81,6 +81,8 @@ export interface RuntimeInputs {
   toolchainCommand: string;
   /** Lock files outside the project that belong to it (workspace-level locks). */
   extraFiles: string[];
+  /** Files test-binary's checks read besides the spec (dependency declarations and locks). */
+  checkedFiles?: string[];
 }
 
 /**
@@ -113,5 +115,6 @@ export interface BinaryRuntime {
   /** Work files to remove in clean-binary (absolute paths). */
   workFiles(project: ProjectRef, spec: SpecInfo): string[];
   /** Writes the spec and the service-side changes (dependency declarations) into the tree. */
-  generateSpec(request: GenerateSpecRequest): Promise<void>;
+  /** Returns what must run once the tree is on disk (re-locking), if anything. */
+  generateSpec(request: GenerateSpecRequest): Promise<GeneratorCallback | void>;
 }

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { formatFiles, getProjects, logger, Tree } from '@nx/devkit';
+import { formatFiles, GeneratorCallback, getProjects, logger, Tree } from '@nx/devkit';
 import { findPyprojectProject, pyprojectProjects, treePyprojectFiles } from '../../core/project';
 import { RUNTIMES, getRuntime, RuntimeId } from '../../runtimes';
 import { StigmerError } from '../../utils/errors';
@@ -18,14 +18,14 @@ export interface BinarySpecOptions {
 }
 
 /** `nx g stigmer:binary-spec --project <service>`: everything a service needs to become a binary. */
-export async function binarySpecGenerator(tree: Tree, options: BinarySpecOptions): Promise<void> {
+export async function binarySpecGenerator(tree: Tree, options: BinarySpecOptions): Promise<GeneratorCallback | void> {
   const { name: projectName, root } = findProject(tree, options.project);
   const runtime = options.runtime ? getRuntime(options.runtime) : RUNTIMES.find((r) => r.detect(tree, root));
   if (!runtime) {
     throw new StigmerError(`no runtime recognised in ${root || '.'} (a Python service has pyproject.toml, requirements.txt or main.py): pass --runtime.`);
   }
   const binaryName = options.name ?? projectName.replace(/^@[^/]+\//, '').replace(/[^A-Za-z0-9._-]/g, '-');
-  await runtime.generateSpec({
+  const afterWrite = await runtime.generateSpec({
     tree,
     project: { name: projectName, root, absRoot: path.join(tree.root, root), workspaceRoot: tree.root },
     binaryName,
@@ -46,6 +46,7 @@ export async function binarySpecGenerator(tree: Tree, options: BinarySpecOptions
   if (added.length) logger.info(`stigmer: ignored ${added.join(', ')} in ${path.posix.join(root || '.', '.gitignore')}`);
   await initGenerator(tree, { skipFormat: true });
   if (!options.skipFormat) await formatFiles(tree);
+  return afterWrite;
 }
 
 /**

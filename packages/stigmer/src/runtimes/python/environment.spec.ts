@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { StigmerError } from '../../utils/errors';
 import { chooseEnvironment, EnvironmentProbe, managedInstallArgs, managedVenvDir, PYINSTALLER_VERSION } from './environment';
+import { pinSourceOf, unpinnedNotice } from './managed-install';
 import { readPythonProject } from './project-metadata';
 
 const nothing: EnvironmentProbe = { hasPoetryLock: false, hasUvLock: false, poetryOnPath: false, uvOnPath: false };
@@ -117,5 +118,32 @@ describe('managedVenvDir', () => {
   it('lives in <workspace>/.stigmer/venvs, with a file-system-safe project name', () => {
     const ref = { name: '@acme/agent runner', root: 'apps/agent-runner', absRoot: '/ws/apps/agent-runner', workspaceRoot: '/ws' };
     expect(managedVenvDir(ref)).toBe(path.join('/ws', '.stigmer', 'venvs', '_acme_agent_runner'));
+  });
+});
+
+describe('pinSourceOf', () => {
+  const read = (files: Record<string, string>) => (file: string) => files[file];
+  const poetryProject = { 'pyproject.toml': '[tool.poetry]\nname = "a"\n[tool.poetry.dependencies]\npython = "^3.11"\nsix = "^1.15"\n' };
+  const pep621 = { 'pyproject.toml': '[project]\nname = "a"\nversion = "0.1.0"\ndependencies = ["six>=1.15"]\n' };
+  const sourceOf = (files: Record<string, string>) => pinSourceOf(readPythonProject(read(files)), read(files));
+
+  it('installs from poetry.lock or uv.lock when the service has one', () => {
+    expect(sourceOf({ ...poetryProject, 'poetry.lock': '' })).toBe('poetry.lock');
+    expect(sourceOf({ ...pep621, 'uv.lock': '' })).toBe('uv.lock');
+  });
+
+  it('takes a requirements file that pins every line as the lock', () => {
+    expect(sourceOf({ 'requirements.txt': 'six==1.16.0\nidna==3.7\n' })).toBe('requirements');
+    expect(sourceOf({ 'requirements.txt': 'six>=1.15\n' })).toBe('unpinned');
+  });
+
+  it('calls ranges in pyproject.toml unpinned, and says how to pin them in one line', () => {
+    expect(sourceOf(pep621)).toBe('unpinned');
+    const ref = { name: 'api', root: 'apps/api', absRoot: '/ws/apps/api', workspaceRoot: '/ws' };
+    const notice = unpinnedNotice(ref, readPythonProject(read(poetryProject)));
+    expect(notice).toMatch(/not pinned.*"poetry lock" in apps\/api/);
+    expect(notice).not.toContain('\n');
+    expect(unpinnedNotice(ref, readPythonProject(read(pep621)))).toMatch(/"uv lock"/);
+    expect(unpinnedNotice(ref, readPythonProject(() => undefined))).toBeUndefined();
   });
 });

@@ -2,13 +2,16 @@ import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import * as fs from 'fs-extra';
 import { StigmerError } from '../../utils/errors';
-import { findOnPath, run, runChecked } from '../../utils/process';
+import { logger } from '@nx/devkit';
+import { findOnPath, lastLines, run, runChecked, runSync } from '../../utils/process';
 import { withFileLock } from '../../utils/lock';
 import { STIGMER_VERSION } from '../../utils/version';
 import { diskFiles, joinPath } from '../../utils/workspace-files';
 import type { ProjectRef } from '../types';
 import { satisfiesPythonConstraint } from './pep440';
+import { installLocked, MANAGED_UV_VERSION, pinSourceOf, readPoetryLock, unpinnedNotice } from './managed-install';
 import { PythonProjectMetadata, readPythonProject } from './project-metadata';
+import { poetryMajorVersion } from './relock';
 
 /** The PyInstaller that managed environments get; generated specs and dev dependencies follow it. */
 export const PYINSTALLER_VERSION = '6.22.3';
@@ -98,13 +101,11 @@ export async function resolvePythonEnvironment(project: ProjectRef, options: Env
       log(`using the interpreter ${python}`);
       break;
     case 'poetry':
-      log('poetry install');
-      await runChecked('poetry', ['install', '--no-interaction'], 'poetry install', { cwd: project.absRoot });
+      await syncPoetry(project, log);
       python = await toolInterpreter('poetry', project);
       break;
     case 'uv':
-      log('uv sync');
-      await runChecked('uv', ['sync'], 'uv sync', { cwd: project.absRoot });
+      await syncUv(project, log);
       python = await toolInterpreter('uv', project);
       break;
     default:
@@ -157,9 +158,48 @@ export function managedInstallArgs(metadata: PythonProjectMetadata): string[] {
 }
 
 /**
- * Creates (or reuses) <workspace>/.stigmer/venvs/<project> with python3 -m venv and pip. It is reused while
- * its fingerprint (dependency files of the service and its local libraries, base Python, PyInstaller pin,
- * stigmer version) is unchanged; the stamp is written last, so an interrupted install is redone.
+ * Poetry's environment, exactly as poetry.lock says: the lock is checked first (a stale lock is an error naming
+ * `poetry lock`, never a silent re-lock), then `poetry sync` installs it and removes what the lock does not have.
+ */
+async function syncPoetry(project: ProjectRef, log: (m: string) => void): Promise<void> {
+  const where = project.root || '.';
+  if (!fs.existsSync(path.join(project.absRoot, 'poetry.lock'))) {
+    throw new StigmerError(`${where} has no poetry.lock: run "poetry lock" in ${where} and commit poetry.lock (build-binary installs exactly what it pins).`);
+  }
+  log('poetry check --lock');
+  const check = await run('poetry', ['check', '--lock', '--no-interaction'], { cwd: project.absRoot });
+  if (check.exitCode !== 0) {
+    const said = `${check.stdout}\n${check.stderr}`;
+    if (/poetry\.lock|lock file/i.test(said)) {
+      throw new StigmerError(`${where}/poetry.lock does not match pyproject.toml: run "poetry lock" in ${where} and commit poetry.lock.`);
+    }
+    throw new StigmerError(`poetry check failed in ${where}: ${lastLines(said, 1)}`);
+  }
+  const major = poetryMajorVersion(runSync('poetry', ['--version'], project.absRoot));
+  const sync = major !== undefined && major < 2 ? ['install', '--sync'] : ['sync'];
+  log(`poetry ${sync.join(' ')}`);
+  await runChecked('poetry', [...sync, '--no-interaction'], `poetry ${sync.join(' ')}`, { cwd: project.absRoot });
+}
+
+/** uv's environment from uv.lock with --locked: uv fails instead of rewriting a stale lock. */
+async function syncUv(project: ProjectRef, log: (m: string) => void): Promise<void> {
+  const where = project.root || '.';
+  log('uv sync --locked');
+  const result = await run('uv', ['sync', '--locked'], { cwd: project.absRoot });
+  if (result.exitCode !== 0) {
+    const said = `${result.stdout}\n${result.stderr}`;
+    if (/--locked|lockfile/i.test(said)) {
+      throw new StigmerError(`${where}/uv.lock does not match pyproject.toml (or is missing): run "uv lock" in ${where} and commit uv.lock.`);
+    }
+    throw new StigmerError(`uv sync --locked failed in ${where}: ${lastLines(said, 1)}`);
+  }
+}
+
+/**
+ * Creates (or reuses) <workspace>/.stigmer/venvs/<project> with python3 -m venv, and installs exactly what the
+ * service's lock pins (see managed-install.ts); a service with no lock gets its ranges resolved, and is told so
+ * once. It is reused while its fingerprint (dependency files of the service and its local libraries, base
+ * Python, pins, stigmer version) is unchanged; the stamp is written last, so an interrupted install is redone.
  */
 async function ensureManagedVenv(project: ProjectRef, metadata: PythonProjectMetadata, venvDir: string, log: (m: string) => void): Promise<string> {
   const base = basePython();
@@ -167,33 +207,48 @@ async function ensureManagedVenv(project: ProjectRef, metadata: PythonProjectMet
     throw new StigmerError(`${base} was not found: install Python 3 (3.8 to 3.14), or set the build-binary option "python" to an interpreter that has PyInstaller.`);
   });
   if (baseVersion.exitCode !== 0) throw new StigmerError(`${base} does not run (${baseVersion.stderr.trim().split('\n').pop()}): repair the Python installation.`);
-  const installArgs = managedInstallArgs(metadata);
+  const source = pinSourceOf(metadata, (file) => diskFiles(project.absRoot).read(file));
+  if (source === 'poetry.lock') await readPoetryLock(project, metadata);
+  if (source === 'unpinned') {
+    const notice = unpinnedNotice(project, metadata);
+    if (notice) logger.warn(`stigmer: ${notice}`);
+  }
+  const installArgs = source === 'unpinned' || source === 'requirements' ? managedInstallArgs(metadata) : [`locked by ${source}`, `uv ${MANAGED_UV_VERSION}`, `pyinstaller ${PYINSTALLER_VERSION}`];
   const fingerprint = venvFingerprint(project, metadata, [baseVersion.stdout.trim(), ...installArgs]);
   const python = process.platform === 'win32' ? path.join(venvDir, 'Scripts', 'python.exe') : path.join(venvDir, 'bin', 'python');
   const stampFile = path.join(venvDir, '.stigmer-stamp');
-  const stamp = await fs.readFile(stampFile, 'utf8').catch(() => '');
-  if (stamp === fingerprint && (await fs.pathExists(python))) {
+  const upToDate = async () => {
+    const stamp = await fs.readFile(stampFile, 'utf8').catch(() => '');
+    if (stamp !== fingerprint || !(await fs.pathExists(python))) return false;
     const alive = await run(python, ['-c', 'import PyInstaller']).catch(() => undefined);
-    if (alive?.exitCode === 0) {
-      log(`reusing ${path.relative(project.workspaceRoot, venvDir)}`);
-      return python;
-    }
-    log('the managed environment is damaged: recreating it');
-  }
-  log(`creating ${path.relative(project.workspaceRoot, venvDir)} (python3 -m venv, pip install)`);
+    if (alive?.exitCode !== 0) log('the managed environment is damaged: recreating it');
+    return alive?.exitCode === 0;
+  };
+  const reuse = () => {
+    log(`reusing ${path.relative(project.workspaceRoot, venvDir)}`);
+    return python;
+  };
+  if (await upToDate()) return reuse();
   // One install at a time per workspace: services that share a local library would otherwise race on
   // the *.egg-info pip writes into that library's sources.
-  await withFileLock(path.join(path.dirname(venvDir), '.install-lock'), async () => {
+  return withFileLock(path.join(path.dirname(venvDir), '.install-lock'), async () => {
+    // Checked again under the lock: a parallel build of the same service may have made it while we waited.
+    if (await upToDate()) return reuse();
+    log(`creating ${path.relative(project.workspaceRoot, venvDir)} (python3 -m venv, ${source === 'unpinned' || source === 'requirements' ? 'pip install' : `install from ${source}`})`);
     await fs.remove(venvDir);
     await fs.ensureDir(path.dirname(venvDir));
     await runChecked(base, ['-m', 'venv', venvDir], 'creating the managed virtual environment');
-    await runChecked(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', ...installArgs], `pip install into ${path.relative(project.workspaceRoot, venvDir)}`, {
-      cwd: project.absRoot,
-      env: { ...process.env, PIP_NO_INPUT: '1' },
-    });
+    if (source === 'poetry.lock' || source === 'uv.lock') {
+      await installLocked({ project, metadata, source, basePython: base, python, venvDir, pyinstallerPin: PYINSTALLER_VERSION, log });
+    } else {
+      await runChecked(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', ...installArgs], `pip install into ${path.relative(project.workspaceRoot, venvDir)}`, {
+        cwd: project.absRoot,
+        env: { ...process.env, PIP_NO_INPUT: '1' },
+      });
+    }
     await fs.writeFile(stampFile, fingerprint);
+    return python;
   });
-  return python;
 }
 
 function venvFingerprint(project: ProjectRef, metadata: PythonProjectMetadata, extra: string[]): string {

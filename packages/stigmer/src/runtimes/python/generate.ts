@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { logger } from '@nx/devkit';
+import { GeneratorCallback, logger } from '@nx/devkit';
 import { StigmerError } from '../../utils/errors';
 import { joinPath, treeFiles, WorkspaceFiles } from '../../utils/workspace-files';
 import type { GenerateSpecRequest, ProjectRef } from '../types';
@@ -9,12 +9,13 @@ import { extraHiddenImportsOf, importNamesOf, sitePackagesOf } from './import-na
 import { findLocalPackages } from './local-packages';
 import { PythonProjectMetadata, readPythonProject } from './project-metadata';
 import { addPyInstallerDevDependency } from './pyproject-edit';
+import { relockAfterEdit } from './relock';
 import { DEFAULT_EXCLUDES, isUneditedGeneratedSpec, looksLikePyInstallerSpec, PythonSpecModel, renderPythonSpec } from './spec-file';
 
 const ENTRY_CANDIDATES = ['main.py', '__main__.py', 'app.py', 'server.py', 'cli.py'];
 
 /** Writes `<binary>.spec` and declares PyInstaller in pyproject.toml, for a Python service. */
-export async function generatePythonSpec(request: GenerateSpecRequest): Promise<void> {
+export async function generatePythonSpec(request: GenerateSpecRequest): Promise<GeneratorCallback | void> {
   const { tree, project, binaryName, force } = request;
   const files = treeFiles(tree);
   const metadata = readPythonProject((file) => files.read(joinPath(project.root, file)));
@@ -40,6 +41,7 @@ export async function generatePythonSpec(request: GenerateSpecRequest): Promise<
   if (edit.text !== undefined) {
     tree.write(pyprojectPath, edit.text);
     logger.info(`stigmer: added PyInstaller to ${pyprojectPath} ${edit.location}`);
+    return relockAfterEdit(tree, project);
   }
 }
 

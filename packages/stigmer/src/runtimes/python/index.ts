@@ -3,13 +3,13 @@ import { logger } from '@nx/devkit';
 import * as fs from 'fs-extra';
 import { hostTarget } from '../../utils/artifacts';
 import { StigmerError } from '../../utils/errors';
-import { STIGMER_VERSION } from '../../utils/version';
 import { joinPath } from '../../utils/workspace-files';
 import type { BinaryRuntime, BuildOutput, BuildRequest, ProjectRef, SpecInfo } from '../types';
-import { basePython, resolvePythonEnvironment } from './environment';
+import { resolvePythonEnvironment } from './environment';
 import { generatePythonSpec } from './generate';
 import { LOCK_FILES } from './project-metadata';
 import { runPyInstaller } from './pyinstaller';
+import { toolchainKeyCommand } from './toolchain-key';
 import { binaryNameFromSpec, looksLikePyInstallerSpec } from './spec-file';
 import { missingModuleHint, verifyPythonBinary } from './verify';
 
@@ -36,7 +36,6 @@ export const pythonRuntime: BinaryRuntime = {
   },
 
   inputs(projectRoot, exists, pluginOptions) {
-    const python = (pluginOptions.python as string | undefined) ?? basePython();
     return {
       excludedSources: [
         '{projectRoot}/tests/**/*',
@@ -51,10 +50,12 @@ export const pythonRuntime: BinaryRuntime = {
         '{projectRoot}/.mypy_cache/**/*',
         '{projectRoot}/.ruff_cache/**/*',
       ],
-      // The interpreter's version, OS and machine: a binary built by 3.11 on linux/x86_64 is no hit for 3.12
-      // or macOS. The plugin version is printed too, so upgrading stigmer rebuilds.
-      // Without Python the hash still computes (`|| echo`), so the build can say what to install.
-      toolchainCommand: `${python} -c "import platform, sys; print(sys.version.split()[0], sys.platform, platform.machine(), 'stigmer ${STIGMER_VERSION}')" || echo no ${python}`,
+      // The version, OS and machine of the interpreter that really builds (python option, Poetry's or uv's
+      // environment, else python3), from a node script of the plugin: a binary built by 3.11 on linux/x86_64
+      // is no hit for 3.12 or macOS. The plugin version is printed too, so upgrading stigmer rebuilds.
+      toolchainCommand: toolchainKeyCommand(projectRoot, pluginOptions.python as string | undefined),
+      // test-binary compares the binary with what the service declares and locks.
+      checkedFiles: ['{projectRoot}/pyproject.toml', '{projectRoot}/requirements*.txt', '{projectRoot}/requirements*.in', ...LOCK_FILES.map((file) => `{projectRoot}/${file}`)],
       // Workspace-level locks (uv workspaces, a shared Poetry lock) decide the service's dependencies too.
       extraFiles: LOCK_FILES.filter((file) => exists(file) && !exists(joinPath(projectRoot, file))).map((file) => `{workspaceRoot}/${file}`),
     };

@@ -1,0 +1,45 @@
+import { poetryMajorVersion, relockAfterEdit, relockCommand } from './relock';
+
+describe('relockCommand', () => {
+  it('keeps locked versions: plain `poetry lock` on Poetry 2, --no-update on Poetry 1', () => {
+    expect(relockCommand('poetry.lock', 2)).toEqual(['poetry', 'lock']);
+    expect(relockCommand('poetry.lock', 1)).toEqual(['poetry', 'lock', '--no-update']);
+    expect(relockCommand('poetry.lock')).toEqual(['poetry', 'lock']);
+    expect(relockCommand('uv.lock')).toEqual(['uv', 'lock']);
+  });
+
+  it("reads Poetry's major version", () => {
+    expect(poetryMajorVersion('Poetry (version 2.5.1)')).toBe(2);
+    expect(poetryMajorVersion('Poetry (version 1.8.5)')).toBe(1);
+    expect(poetryMajorVersion(undefined)).toBeUndefined();
+  });
+});
+
+describe('relockAfterEdit', () => {
+  const { createTreeWithEmptyWorkspace } = require('@nx/devkit/testing');
+  const { logger } = require('@nx/devkit');
+  const ref = (root: string) => ({ name: 'api', root, absRoot: `/nowhere/${root}`, workspaceRoot: '/nowhere' });
+
+  it('has nothing to do for a service without poetry.lock or uv.lock', () => {
+    const tree = createTreeWithEmptyWorkspace();
+    tree.write('apps/api/pyproject.toml', '[project]\nname = "api"\n');
+    expect(relockAfterEdit(tree, ref('apps/api'))).toBeUndefined();
+  });
+
+  it('prints the exact command when the tool is not on PATH', async () => {
+    const tree = createTreeWithEmptyWorkspace();
+    tree.write('apps/api/uv.lock', 'version = 1\n');
+    const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    let said: string[] = [];
+    try {
+      await relockAfterEdit(tree, ref('apps/api'))?.();
+      said = warn.mock.calls.map((call: unknown[]) => String(call[0]));
+    } finally {
+      process.env.PATH = path;
+      warn.mockRestore();
+    }
+    expect(said).toEqual([expect.stringMatching(/apps\/api\/uv\.lock is stale now: run "uv lock" in apps\/api \(uv is not on PATH\)/)]);
+  });
+});

@@ -1,0 +1,51 @@
+import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as fs from 'fs-extra';
+import { resolveKeyInterpreter, shellQuote, toolchainKey, toolchainKeyCommand } from './toolchain-key';
+
+describe('shellQuote', () => {
+  it('leaves plain words alone and single-quotes the rest, so the shell gives back the same word', () => {
+    expect(shellQuote('apps/api')).toBe('apps/api');
+    const words = ['/opt/my python/bin/python3', "it's", 'a"b$c`d\\e', 'apps\\api', ''];
+    for (const word of words) {
+      const echoed = spawnSync('/bin/sh', ['-c', `printf '%s' ${shellQuote(word)}`], { encoding: 'utf8' });
+      expect(echoed.stdout).toBe(word);
+    }
+  });
+});
+
+describe('toolchain key', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer key '));
+  });
+  afterAll(() => fs.removeSync(dir));
+
+  it('uses the python option first, even when its path has a space', () => {
+    const fake = path.join(dir, 'my python');
+    fs.writeFileSync(fake, '#!/bin/sh\necho 3.99.1 linux fakearch\n', { mode: 0o755 });
+    expect(resolveKeyInterpreter(dir, fake)).toEqual({ kind: 'interpreter', python: fake });
+    expect(toolchainKey(dir, fake)).toMatch(/^3\.99\.1 linux fakearch interpreter stigmer \d+\.\d+\.\d+$/);
+  });
+
+  it('says when the interpreter does not run, so the key still differs from a working one', () => {
+    expect(toolchainKey(dir, path.join(dir, 'missing'))).toMatch(/^no .*missing interpreter stigmer/);
+  });
+
+  it('falls back to python3 without a lock', () => {
+    expect(resolveKeyInterpreter(dir)).toEqual({ kind: 'managed', python: 'python3' });
+  });
+
+  it('builds a shell command whose arguments survive a space in the path', () => {
+    const command = toolchainKeyCommand('apps/my api', '/opt/py 3/bin/python');
+    expect(command).toMatch(/^node \S*toolchain-key\.js 'apps\/my api' '\/opt\/py 3\/bin\/python'$/);
+  });
+});
+
+describe('shellQuote for cmd.exe', () => {
+  it('double-quotes words with spaces on Windows', () => {
+    expect(shellQuote('C:\\Program Files\\Python312\\python.exe', 'win32')).toBe('"C:\\Program Files\\Python312\\python.exe"');
+    expect(shellQuote('apps\\api', 'win32')).toBe('apps\\api');
+  });
+});
