@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { StigmerError } from './errors';
 
 export interface RunOptions {
@@ -21,10 +21,31 @@ export interface RunResult {
 }
 
 /** Every child we start, so a SIGINT/SIGTERM of the executor can stop them before cleaning up. */
-const liveChildren = new Set<import('node:child_process').ChildProcess>();
+const liveChildren = new Set<ChildProcess>();
+
+/** Children lead their own process group on POSIX, so that killing the group reaches what they start (PyInstaller's, npm's children). */
+const OWN_PROCESS_GROUP = process.platform !== 'win32';
+
+/**
+ * Kills a child and every process it started: its process group on POSIX, `taskkill /T` (the tree) on Windows.
+ * Synchronous, so it is safe in a signal handler that exits right after.
+ */
+export function killProcessTree(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
+  if (child.pid === undefined) return;
+  if (process.platform === 'win32') {
+    spawnSync('taskkill', ['/pid', String(child.pid), '/T', '/F'], { stdio: 'ignore', windowsHide: true });
+    return;
+  }
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // The group is gone already; the child itself may still be a zombie to reap.
+    child.kill(signal);
+  }
+}
 
 export function killLiveChildren(signal: NodeJS.Signals = 'SIGTERM'): void {
-  for (const child of liveChildren) child.kill(signal);
+  for (const child of liveChildren) killProcessTree(child, signal);
 }
 
 /**
@@ -39,6 +60,7 @@ export function run(command: string, args: readonly string[], options: RunOption
       shell: false,
       stdio: ['pipe', 'pipe', 'pipe'],
       windowsHide: true,
+      detached: OWN_PROCESS_GROUP,
     });
     liveChildren.add(child);
     let stdout = '';
@@ -47,7 +69,7 @@ export function run(command: string, args: readonly string[], options: RunOption
     const timer = options.timeoutMs
       ? setTimeout(() => {
           timedOut = true;
-          child.kill('SIGKILL');
+          killProcessTree(child, 'SIGKILL');
         }, options.timeoutMs)
       : undefined;
     const lineSplitter = () => {
