@@ -1,4 +1,5 @@
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawnSync } from 'node:child_process';
+import crossSpawn from 'cross-spawn';
 import { StigmerError } from './errors';
 
 export interface RunOptions {
@@ -50,11 +51,13 @@ export function killLiveChildren(signal: NodeJS.Signals = 'SIGTERM'): void {
 
 /**
  * Runs a program with an argument array (never a shell), collecting its output.
- * A missing program becomes a StigmerError naming it.
+ * A missing program becomes a StigmerError naming it. cross-spawn is plain spawn on POSIX; on Windows it
+ * finds `npm.cmd`-style shims through PATHEXT and quotes their arguments for cmd.exe (spawning a .cmd
+ * without a shell throws EINVAL on current Node).
  */
 export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, [...args], {
+    const child = crossSpawn(command, [...args], {
       cwd: options.cwd,
       env: options.env ?? process.env,
       shell: false,
@@ -84,11 +87,11 @@ export function run(command: string, args: readonly string[], options: RunOption
     };
     const outLines = lineSplitter();
     const errLines = lineSplitter();
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
       outLines(chunk);
     });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
       errLines(chunk);
     });
@@ -108,8 +111,8 @@ export function run(command: string, args: readonly string[], options: RunOption
       if (timer) clearTimeout(timer);
       resolve({ exitCode, signal, stdout, stderr, timedOut });
     });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end(options.input ?? '');
   });
 }
 
