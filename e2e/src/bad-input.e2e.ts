@@ -66,6 +66,20 @@ describe('bad input and faults (e2e)', () => {
     expect(fs.existsSync(ws.path('apps/docs/docs.spec'))).toBe(false);
   });
 
+  it('build-binary on a project with no spec: the hand-configured target says which generator to run', () => {
+    // Inferred targets exist only for projects with a spec, so there Nx answers before the plugin runs
+    // ("Cannot find configuration for task"); a target written by hand reaches the executor, which can tell.
+    ws.write('services/handmade/project.json', JSON.stringify({ name: 'handmade', targets: { 'build-binary': { executor: 'stigmer:build-binary' } } }));
+    ws.write('services/handmade/main.py', 'print("handmade")\n');
+    try {
+      const handmade = ws.nx(['run', 'handmade:build-binary']);
+      expect(handmade.code).not.toBe(0);
+      expect(handmade.output).toMatch(/project handmade has no binary spec in services\/handmade: run nx g stigmer:binary-spec --project handmade\./);
+    } finally {
+      fs.removeSync(ws.path('services/handmade'));
+    }
+  });
+
   it('options of the wrong type, and unknown options (schema)', () => {
     const wrongType = ws.nx(['run', 'agent-runner:test-binary', '--sizeBudgetMb=big']);
     expect(wrongType.code).not.toBe(0);
