@@ -2,65 +2,130 @@
 
 PyInstaller recompresses every binary (libpython, extension modules) into the executable on every build,
 which is most of an incremental build's time. This driver memoises those compressed bytes in a folder keyed
-by the file's path, size, modification time and compression level, so unchanged files are copied instead of
-recompressed. The bytes written are exactly those PyInstaller would write: the same compressor, the same
-level, the same chunks. If PyInstaller's internals change shape, the cache switches itself off.
+by the sha256 of the file's content, the compression level and the zlib version, so unchanged files are
+copied instead of recompressed. The bytes written are those PyInstaller would write: the same compressor,
+the same level, the same chunks.
+
+The cache replaces a private method of PyInstaller, so it is switched on only for the PyInstaller versions
+in PROVEN_VERSIONS (an e2e test builds the same spec with and without it and compares the bytes), and only
+if that method still has the expected signature. Otherwise PyInstaller runs untouched, and one line says so.
+Entries the last build did not use are removed after it.
 
 Usage: python run_pyinstaller.py <cache dir> <pyinstaller arguments...>
 """
 import hashlib
+import inspect
 import os
 import sys
 import zlib
 
+# PyInstaller versions whose output is byte-identical with and without the cache (e2e: bad-input.e2e.ts).
+PROVEN_VERSIONS = ("6.22.3",)
+EXPECTED_PARAMETERS = ["self", "out_fp", "src_name", "dest_name", "typecode", "compress"]
 
-def install_compression_cache(cache_dir):
+
+def say(message):
+    print(f"stigmer: {message}", file=sys.stderr, flush=True)
+
+
+def content_key(src_name, level):
+    digest = hashlib.sha256()
+    with open(src_name, "rb") as in_fp:
+        for block in iter(lambda: in_fp.read(1024 * 1024), b""):
+            digest.update(block)
+    return f"{digest.hexdigest()}-z{level}-{zlib.ZLIB_RUNTIME_VERSION}"
+
+
+def compress_file(src_name, level):
+    # The same loop as PyInstaller's CArchiveWriter._write_file: same buffer size, same compressor calls.
+    compressor = zlib.compressobj(level)
+    chunks = []
+    with open(src_name, "rb") as in_fp:
+        buffer = bytearray(16 * 1024)
+        while True:
+            count = in_fp.readinto(buffer)
+            if not count:
+                break
+            chunks.append(compressor.compress(buffer[:count]))
+    chunks.append(compressor.flush())
+    return b"".join(chunks)
+
+
+def install_compression_cache(cache_dir, used):
+    """Patches PyInstaller's archive writer; returns True if the cache is on. `used` collects the keys read or written."""
     try:
+        import PyInstaller
         from PyInstaller.archive import writers
+
         original = writers.CArchiveWriter._write_file
-    except (ImportError, AttributeError):
-        return
+        level = writers.CArchiveWriter._COMPRESSION_LEVEL
+        parameters = list(inspect.signature(original).parameters)
+    except (ImportError, AttributeError, TypeError, ValueError) as error:
+        say(f"compression cache off: PyInstaller's archive writer is not as expected ({error}); PyInstaller runs unchanged.")
+        return False
+    version = getattr(PyInstaller, "__version__", "unknown")
+    if version not in PROVEN_VERSIONS:
+        say(f"compression cache off: not proven byte-identical with PyInstaller {version} (proven: {', '.join(PROVEN_VERSIONS)}); PyInstaller runs unchanged.")
+        return False
+    if parameters != EXPECTED_PARAMETERS:
+        say(f"compression cache off: PyInstaller {version} has an unexpected CArchiveWriter._write_file{tuple(parameters)}; PyInstaller runs unchanged.")
+        return False
 
     def _write_file(self, out_fp, src_name, dest_name, typecode, compress=False):
         if not compress:
             return original(self, out_fp, src_name, dest_name, typecode, compress=compress)
-        stat = os.stat(src_name)
-        level = self._COMPRESSION_LEVEL
-        key = f"{os.path.realpath(src_name)}\0{stat.st_size}\0{stat.st_mtime_ns}\0{level}\0{zlib.ZLIB_RUNTIME_VERSION}"
-        cached = os.path.join(cache_dir, hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest())
+        # Anything unexpected before a byte is written hands the file to PyInstaller's own code.
         try:
-            with open(cached, "rb") as handle:
-                blob = handle.read()
-        except OSError:
-            compressor = zlib.compressobj(level)
-            chunks = []
-            with open(src_name, "rb") as in_fp:
-                buffer = bytearray(16 * 1024)
-                while True:
-                    count = in_fp.readinto(buffer)
-                    if not count:
-                        break
-                    chunks.append(compressor.compress(buffer[:count]))
-            chunks.append(compressor.flush())
-            blob = b"".join(chunks)
-            os.makedirs(cache_dir, exist_ok=True)
-            partial = f"{cached}.{os.getpid()}.tmp"
-            with open(partial, "wb") as handle:
-                handle.write(blob)
-            os.replace(partial, cached)
+            data_length = os.stat(src_name).st_size
+            key = content_key(src_name, level)
+            cached = os.path.join(cache_dir, key)
+            try:
+                with open(cached, "rb") as handle:
+                    blob = handle.read()
+            except FileNotFoundError:
+                blob = compress_file(src_name, level)
+                os.makedirs(cache_dir, exist_ok=True)
+                partial = f"{cached}.{os.getpid()}.tmp"
+                with open(partial, "wb") as handle:
+                    handle.write(blob)
+                os.replace(partial, cached)
+        except Exception as error:  # noqa: BLE001 - the cache is an optimisation, never a reason to fail
+            say(f"compression cache skipped for {os.path.basename(src_name)}: {error}")
+            return original(self, out_fp, src_name, dest_name, typecode, compress=compress)
+        used.add(key)
         data_offset = out_fp.tell()
         out_fp.write(blob)
-        return (data_offset, len(blob), stat.st_size, 1, typecode, dest_name)
+        return (data_offset, len(blob), data_length, 1, typecode, dest_name)
 
     writers.CArchiveWriter._write_file = _write_file
+    return True
+
+
+def prune(cache_dir, used):
+    """Removes the entries the build just finished did not use (and temp files of interrupted ones)."""
+    if not used:
+        return  # nothing was archived (PyInstaller found the archive up to date): keep the cache as it is
+    try:
+        names = os.listdir(cache_dir)
+    except OSError:
+        return
+    for name in names:
+        if name not in used:
+            try:
+                os.remove(os.path.join(cache_dir, name))
+            except OSError:
+                pass
 
 
 def main():
     cache_dir, arguments = sys.argv[1], sys.argv[2:]
-    install_compression_cache(cache_dir)
+    used = set()
+    cache_on = install_compression_cache(cache_dir, used)
     import PyInstaller.__main__
 
     PyInstaller.__main__.run(arguments)
+    if cache_on:
+        prune(cache_dir, used)
 
 
 if __name__ == "__main__":

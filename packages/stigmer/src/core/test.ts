@@ -133,12 +133,28 @@ export function nodeModulesAbove(folder: string): string | undefined {
 async function gitIgnoreChecks(project: ProjectRef, paths: string[]): Promise<CheckResult[]> {
   const inRepo = await run('git', ['rev-parse', '--is-inside-work-tree'], { cwd: project.workspaceRoot }).catch(() => undefined);
   if (inRepo?.exitCode !== 0) return [{ name: 'git ignore', ok: true, detail: 'not a git repository: skipped' }];
-  const result = await run('git', ['check-ignore', '--no-index', ...paths.map((p) => path.relative(project.workspaceRoot, p))], { cwd: project.workspaceRoot });
-  const ignored = new Set(result.stdout.split(/\r?\n/).map((l) => l.trim()).filter(Boolean));
-  const gitignore = path.join(project.root, '.gitignore');
-  return paths.map((p) => {
-    const rel = path.relative(project.workspaceRoot, p);
-    const entry = path.relative(project.absRoot, p).split(path.sep)[0] + '/';
+  // --stdin -z: NUL-separated and never quoted (git quotes names with quotes or non-ASCII otherwise).
+  const input = gitPaths(project.workspaceRoot, paths).map((rel) => `${rel}\0`).join('');
+  const result = await run('git', ['check-ignore', '--stdin', '-z', '--no-index'], { cwd: project.workspaceRoot, input });
+  return gitIgnoreVerdicts(project, paths, result.stdout);
+}
+
+/** Paths relative to the workspace in git's form (forward slashes, also on Windows). */
+export function gitPaths(workspaceRoot: string, paths: string[], p: path.PlatformPath = path): string[] {
+  return paths.map((file) => p.relative(workspaceRoot, file).split(p.sep).join('/'));
+}
+
+/**
+ * One check per path from `git check-ignore -z` output; pure, with the path module as a parameter, so that
+ * Windows paths (back slashes, drive letters) are tested on any machine.
+ */
+export function gitIgnoreVerdicts(project: ProjectRef, paths: string[], checkIgnoreOutput: string, p: path.PlatformPath = path): CheckResult[] {
+  const ignored = new Set(checkIgnoreOutput.split('\0').map((line) => line.trim().replace(/\\/g, '/')).filter(Boolean));
+  const gitignore = p.join(project.root, '.gitignore');
+  const asked = gitPaths(project.workspaceRoot, paths, p);
+  return paths.map((file, i) => {
+    const rel = asked[i];
+    const entry = `${p.relative(project.absRoot, file).split(p.sep)[0]}/`;
     return ignored.has(rel)
       ? { name: 'git ignore', ok: true, detail: `${rel} is ignored` }
       : { name: 'git ignore', ok: false, detail: `${rel} is not ignored by git: add '${entry}' to ${gitignore} (nx g stigmer:binary-spec does it).` };

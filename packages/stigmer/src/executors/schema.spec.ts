@@ -1,113 +1,120 @@
 /*
- * The executors' option schemas. No JSON-schema validator (ajv) is installed in the workspace, so this checks
- * the schema documents themselves: unknown options are refused (additionalProperties false) and every
- * option has the type the executors read it as.
+ * Every executor and generator schema, checked by a real JSON-schema validator (ajv), as Nx validates options:
+ * the schema documents are valid JSON Schema, their defaults pass their own schema, unknown options and options
+ * of the wrong type are refused, and the options the inferred targets set are accepted.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import Ajv, { ValidateFunction } from 'ajv';
 import { RUNTIMES } from '../runtimes';
 import { pythonRuntime } from '../runtimes/python';
 import { createBinaryTargets } from '../plugins/targets';
 
-type JsonSchema = {
-  type?: string;
-  properties?: Record<string, JsonSchema & { default?: unknown; enum?: unknown[]; items?: JsonSchema; exclusiveMinimum?: number }>;
-  additionalProperties?: boolean | JsonSchema;
-  required?: string[];
-};
+const PACKAGE_ROOT = path.join(__dirname, '..', '..');
 
-function readSchema(executor: string): JsonSchema {
-  return JSON.parse(fs.readFileSync(path.join(__dirname, executor, 'schema.json'), 'utf8'));
+/** name -> schema path in src/, for each entry of executors.json and generators.json (which point into dist/). */
+function declared(file: 'executors.json' | 'generators.json'): Record<string, string> {
+  const json = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, file), 'utf8'));
+  const entries = json.executors ?? json.generators;
+  return Object.fromEntries(Object.entries<{ schema: string }>(entries).map(([name, entry]) => [name, path.join(PACKAGE_ROOT, entry.schema.replace(/^\.\/dist\//, 'src/'))]));
 }
 
-const EXECUTORS = ['build-binary', 'test-binary', 'clean-binary'];
+const EXECUTORS = declared('executors.json');
+const GENERATORS = declared('generators.json');
+const ALL = { ...EXECUTORS, ...Object.fromEntries(Object.entries(GENERATORS).map(([name, file]) => [`generator ${name}`, file])) };
 
-function typeOf(value: unknown): string {
-  if (Array.isArray(value)) return 'array';
-  if (value === null) return 'null';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
-  return typeof value;
+function readSchema(file: string): Record<string, any> {
+  // Nx's own "$schema" URL names no JSON-Schema draft: the documents are validated as draft-07 (ajv's default).
+  const { $schema, ...schema } = JSON.parse(fs.readFileSync(file, 'utf8'));
+  void $schema;
+  return schema;
 }
 
-function matchesType(value: unknown, type: string | undefined): boolean {
-  const actual = typeOf(value);
-  return type === undefined || actual === type || (type === 'number' && actual === 'integer');
+/** A validator as strict as ajv allows for Nx schemas (Nx adds keywords such as "version", "x-prompt", "$default"). */
+function validator(file: string, options: { useDefaults?: boolean } = {}): ValidateFunction {
+  const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: options.useDefaults ?? false });
+  return ajv.compile(readSchema(file));
 }
 
-describe('executor schemas', () => {
-  it('exist for every executor declared in executors.json', () => {
-    const declared = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'executors.json'), 'utf8')).executors;
-    expect(Object.keys(declared).sort()).toEqual([...EXECUTORS].sort());
-    for (const name of EXECUTORS) expect(fs.existsSync(path.join(__dirname, name, 'schema.json'))).toBe(true);
+function errors(validate: ValidateFunction, options: unknown): string[] {
+  return validate(options) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` (${e.params.additionalProperty})` : ''}`);
+}
+
+describe('executor and generator schemas (ajv)', () => {
+  it('cover every executor and generator, and each file exists', () => {
+    expect(Object.keys(EXECUTORS).sort()).toEqual(['build-binary', 'clean-binary', 'test-binary']);
+    expect(Object.keys(GENERATORS).sort()).toEqual(['binary-spec', 'ci-workflow', 'init']);
+    for (const file of Object.values(ALL)) expect(fs.existsSync(file)).toBe(true);
   });
 
-  it.each(EXECUTORS)('%s refuses unknown options (additionalProperties false)', (name) => {
-    const schema = readSchema(name);
-    expect(schema.type).toBe('object');
-    expect(schema.additionalProperties).toBe(false);
-    expect(schema.properties).not.toHaveProperty('unknownOption');
+  it.each(Object.entries(ALL))('%s: a valid JSON Schema document', (_name, file) => {
+    const ajv = new Ajv({ strict: false });
+    expect(ajv.validateSchema(readSchema(file))).toBe(true);
+    expect(ajv.errors ?? null).toBeNull();
+    expect(() => validator(file)).not.toThrow();
   });
 
-  it.each(EXECUTORS)('%s has a type for every option, defaults of that type, and a spec and runtime option', (name) => {
-    const schema = readSchema(name);
-    const properties = schema.properties ?? {};
-    expect(properties.spec?.type).toBe('string');
-    expect(properties.runtime).toEqual(expect.objectContaining({ type: 'string', enum: RUNTIMES.map((r) => r.id) }));
-    for (const [key, property] of Object.entries(properties)) {
-      expect({ key, type: typeof property.type }).toEqual({ key, type: 'string' });
-      if ('default' in property) expect({ key, ok: matchesType(property.default, property.type) }).toEqual({ key, ok: true });
+  it.each(Object.entries(ALL))('%s: its defaults pass its own schema, and every default lies in its enum', (_name, file) => {
+    const schema = readSchema(file);
+    const required = Object.fromEntries((schema.required ?? []).map((key: string) => [key, 'x']));
+    const options = { ...required };
+    const validate = validator(file, { useDefaults: true });
+    expect(errors(validate, options)).toEqual([]);
+    for (const [key, property] of Object.entries<any>(schema.properties ?? {})) {
+      if ('default' in property) expect({ key, value: (options as Record<string, unknown>)[key] }).toEqual({ key, value: property.default });
       if (property.enum && 'default' in property) expect(property.enum).toContain(property.default);
     }
   });
 
-  it('test-binary: sizeBudgetMb is a positive number (so "big" is refused)', () => {
-    const { sizeBudgetMb } = readSchema('test-binary').properties ?? {};
-    expect(sizeBudgetMb?.type).toBe('number');
-    expect(sizeBudgetMb?.exclusiveMinimum).toBe(0);
-    expect(matchesType('big', sizeBudgetMb?.type)).toBe(false);
-    expect(matchesType(100, sizeBudgetMb?.type)).toBe(true);
+  it.each(Object.entries(ALL))('%s: refuses an unknown option', (_name, file) => {
+    const required = Object.fromEntries((readSchema(file).required ?? []).map((key: string) => [key, 'x']));
+    expect(errors(validator(file), { ...required, colour: 'red' })).toEqual(['/ must NOT have additional properties (colour)']);
   });
 
-  it('test-binary: option types match what the checks read', () => {
-    const properties = readSchema('test-binary').properties ?? {};
-    expect(properties.smoke?.type).toBe('boolean');
-    expect(properties.checkGitIgnore?.type).toBe('boolean');
-    expect(properties.args).toEqual(expect.objectContaining({ type: 'array', items: { type: 'string' } }));
-    expect(properties.expectedExitCode?.type).toBe('integer');
-    expect(properties.expectedOutput?.type).toBe('string');
-    expect(properties.timeout?.type).toBe('number');
-    expect(properties.env).toEqual(expect.objectContaining({ type: 'object', additionalProperties: { type: 'string' } }));
-    expect(properties.environment?.enum).toEqual(['auto', 'interpreter', 'poetry', 'uv', 'managed']);
+  it.each(Object.entries(EXECUTORS))('%s: spec is a path and runtime one of the runtimes', (_name, file) => {
+    const validate = validator(file);
+    expect(errors(validate, { spec: 'svc.spec', runtime: RUNTIMES[0].id })).toEqual([]);
+    expect(errors(validate, { spec: 3 })).toEqual(['/spec must be string']);
+    expect(errors(validate, { runtime: 'cobol' })).toEqual(['/runtime must be equal to one of the allowed values']);
+    expect(readSchema(file).properties.runtime.enum).toEqual(RUNTIMES.map((r) => r.id));
   });
 
-  it('build-binary: option types match what the build reads', () => {
-    const properties = readSchema('build-binary').properties ?? {};
-    expect(properties.clean?.type).toBe('boolean');
-    expect(properties.timeout).toEqual(expect.objectContaining({ type: 'number', exclusiveMinimum: 0 }));
-    expect(properties.version?.type).toBe('string');
-    expect(properties.python?.type).toBe('string');
-    expect(properties.verbose?.type).toBe('boolean');
-    expect(properties.environment).toEqual(expect.objectContaining({ type: 'string', default: 'auto' }));
+  it('test-binary: refuses what the checks could not use', () => {
+    const validate = validator(EXECUTORS['test-binary']);
+    expect(errors(validate, { sizeBudgetMb: 'big' })).toEqual(['/sizeBudgetMb must be number']);
+    expect(errors(validate, { sizeBudgetMb: 0 })).toEqual(['/sizeBudgetMb must be > 0']);
+    expect(errors(validate, { expectedExitCode: 1.5 })).toEqual(['/expectedExitCode must be integer']);
+    expect(errors(validate, { args: ['--version', 3] })).toEqual(['/args/1 must be string']);
+    expect(errors(validate, { env: { PORT: 8080 } })).toEqual(['/env/PORT must be string']);
+    expect(errors(validate, { environment: 'conda' })).toEqual(['/environment must be equal to one of the allowed values']);
+    expect(errors(validate, { sizeBudgetMb: 120, smoke: true, args: ['--version'], expectedExitCode: 0, env: { PORT: '8080' }, timeout: 30, checkGitIgnore: false })).toEqual([]);
   });
 
-  it('clean-binary: has only spec and runtime', () => {
-    expect(Object.keys(readSchema('clean-binary').properties ?? {}).sort()).toEqual(['runtime', 'spec']);
+  it('build-binary: refuses a timeout that is not a positive number', () => {
+    const validate = validator(EXECUTORS['build-binary']);
+    expect(errors(validate, { timeout: 0 })).toEqual(['/timeout must be > 0']);
+    expect(errors(validate, { timeout: '10' })).toEqual(['/timeout must be number']);
+    expect(errors(validate, { timeout: 600, clean: true, verbose: true })).toEqual([]);
   });
 
-  it('accepts the options the inferred targets set and show in their help examples', () => {
+  it('generators: binary-spec needs a project; ci-workflow refuses an unknown platform and a file name with a slash', () => {
+    expect(errors(validator(GENERATORS['binary-spec']), {})).toEqual(["/ must have required property 'project'"]);
+    const ci = validator(GENERATORS['ci-workflow']);
+    expect(errors(ci, { platforms: ['linux-x64', 'solaris-sparc'] })).toEqual(['/platforms/1 must be equal to one of the allowed values']);
+    expect(errors(ci, { name: '../evil' })).toEqual(['/name must match pattern "^[A-Za-z0-9._-]+$"']);
+  });
+
+  it('accept the options the inferred targets set and show in their help examples', () => {
     const targets = createBinaryTargets(
       pythonRuntime,
       { specFile: 'svc.spec', binaryName: 'svc', binaryFiles: ['svc'] },
       { projectRoot: 'apps/svc', dependencyInput: '^default', runtimeInputs: pythonRuntime.inputs('apps/svc', () => false, {}) },
     );
-    for (const name of EXECUTORS) {
+    for (const [name, file] of Object.entries(EXECUTORS)) {
       const target = targets[name];
-      const properties = readSchema(name).properties ?? {};
+      expect(target).toBeDefined();
       const examples = (target.metadata?.help?.example as { options?: Record<string, unknown> } | undefined)?.options ?? {};
-      for (const [key, value] of Object.entries({ ...target.options, ...examples })) {
-        expect({ name, key, declared: key in properties }).toEqual({ name, key, declared: true });
-        expect({ name, key, ok: matchesType(value, properties[key]?.type) }).toEqual({ name, key, ok: true });
-      }
+      expect({ name, errors: errors(validator(file), { ...target.options, ...examples }) }).toEqual({ name, errors: [] });
     }
   });
 });

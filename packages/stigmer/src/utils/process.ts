@@ -1,4 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawnSync } from 'node:child_process';
+import crossSpawn from 'cross-spawn';
 import { StigmerError } from './errors';
 
 export interface RunOptions {
@@ -21,24 +22,48 @@ export interface RunResult {
 }
 
 /** Every child we start, so a SIGINT/SIGTERM of the executor can stop them before cleaning up. */
-const liveChildren = new Set<import('node:child_process').ChildProcess>();
+const liveChildren = new Set<ChildProcess>();
+
+/** Children lead their own process group on POSIX, so that killing the group reaches what they start (PyInstaller's, npm's children). */
+const OWN_PROCESS_GROUP = process.platform !== 'win32';
+
+/**
+ * Kills a child and every process it started: its process group on POSIX, `taskkill /T` (the tree) on Windows.
+ * Synchronous, so it is safe in a signal handler that exits right after.
+ */
+export function killProcessTree(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
+  if (child.pid === undefined) return;
+  if (process.platform === 'win32') {
+    spawnSync('taskkill', ['/pid', String(child.pid), '/T', '/F'], { stdio: 'ignore', windowsHide: true });
+    return;
+  }
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // The group is gone already; the child itself may still be a zombie to reap.
+    child.kill(signal);
+  }
+}
 
 export function killLiveChildren(signal: NodeJS.Signals = 'SIGTERM'): void {
-  for (const child of liveChildren) child.kill(signal);
+  for (const child of liveChildren) killProcessTree(child, signal);
 }
 
 /**
  * Runs a program with an argument array (never a shell), collecting its output.
- * A missing program becomes a StigmerError naming it.
+ * A missing program becomes a StigmerError naming it. cross-spawn is plain spawn on POSIX; on Windows it
+ * finds `npm.cmd`-style shims through PATHEXT and quotes their arguments for cmd.exe (spawning a .cmd
+ * without a shell throws EINVAL on current Node).
  */
 export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, [...args], {
+    const child = crossSpawn(command, [...args], {
       cwd: options.cwd,
       env: options.env ?? process.env,
       shell: false,
       stdio: ['pipe', 'pipe', 'pipe'],
       windowsHide: true,
+      detached: OWN_PROCESS_GROUP,
     });
     liveChildren.add(child);
     let stdout = '';
@@ -47,7 +72,7 @@ export function run(command: string, args: readonly string[], options: RunOption
     const timer = options.timeoutMs
       ? setTimeout(() => {
           timedOut = true;
-          child.kill('SIGKILL');
+          killProcessTree(child, 'SIGKILL');
         }, options.timeoutMs)
       : undefined;
     const lineSplitter = () => {
@@ -62,11 +87,11 @@ export function run(command: string, args: readonly string[], options: RunOption
     };
     const outLines = lineSplitter();
     const errLines = lineSplitter();
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
       outLines(chunk);
     });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
       errLines(chunk);
     });
@@ -86,8 +111,8 @@ export function run(command: string, args: readonly string[], options: RunOption
       if (timer) clearTimeout(timer);
       resolve({ exitCode, signal, stdout, stderr, timedOut });
     });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end(options.input ?? '');
   });
 }
 

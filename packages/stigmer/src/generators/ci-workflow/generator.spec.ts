@@ -1,51 +1,137 @@
+import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { readNxJson, Tree, updateNxJson } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
+import * as fs from 'fs-extra';
 import { parse } from 'yaml';
-import { ciWorkflowGenerator, RUNNERS } from './generator';
+import { CiWorkflowOptions, ciWorkflowGenerator } from './generator';
+
+// The pinned actionlint that `node scripts/test-tools.js` (scripts/test-tools-go.js) installs.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { goToolPath } = require('../../../../../scripts/test-tools-go.js');
+const ACTIONLINT: string = goToolPath('actionlint');
 
 describe('ciWorkflowGenerator', () => {
   let tree: Tree;
+  let tmp: string;
   const file = '.github/workflows/stigmer-binaries.yml';
 
   beforeEach(() => {
     tree = createTreeWithEmptyWorkspace();
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-ci-workflow-'));
   });
+  afterEach(() => fs.removeSync(tmp));
 
+  function text(): string {
+    return tree.read(file, 'utf-8') ?? '';
+  }
   function workflow(): any {
-    return parse(tree.read(file, 'utf-8') ?? '');
+    return parse(text());
+  }
+  function allSteps(wf: any): any[] {
+    return Object.values(wf.jobs).flatMap((job: any) => job.steps);
   }
 
-  it('writes valid YAML: affected projects with the nx-set-shas base, then a matrix of projects × platforms', async () => {
-    await ciWorkflowGenerator(tree);
-    const wf = workflow();
-    expect(wf.permissions).toEqual({ actions: 'read', contents: 'read' });
-    const affected = wf.jobs.affected;
-    expect(affected.steps[0]).toEqual({ uses: 'actions/checkout@v4', with: { 'fetch-depth': 0 } });
-    expect(affected.steps.find((s: any) => s.uses === 'nrwl/nx-set-shas@v4')).toBeDefined();
-    expect(affected.steps.find((s: any) => s.id === 'affected').run).toContain('nx show projects --affected -t build-binary --base=$NX_BASE --head=$NX_HEAD --json');
-    const binaries = wf.jobs.binaries;
-    expect(binaries.needs).toBe('affected');
-    expect(binaries.strategy.matrix.project).toBe('${{ fromJSON(needs.affected.outputs.projects) }}');
-    expect(binaries.strategy.matrix.platform).toEqual(['linux-x64', 'linux-arm64', 'macos-arm64', 'windows-x64']);
-    expect(binaries.strategy.matrix.include).toContainEqual({ platform: 'linux-arm64', runner: RUNNERS['linux-arm64'] });
-    expect(binaries['runs-on']).toBe('${{ matrix.runner }}');
-    expect(binaries.steps.map((s: any) => s.run ?? s.uses)).toEqual(
-      expect.arrayContaining(['npx nx run ${{ matrix.project }}:test-binary', 'actions/upload-artifact@v4', 'actions/setup-python@v5']),
-    );
-    const upload = binaries.steps.find((s: any) => s.uses === 'actions/upload-artifact@v4');
-    expect(upload.with.path).toBe('${{ env.PROJECT_ROOT }}/dist/*');
-    expect(upload.with['if-no-files-found']).toBe('error');
+  /** Runs the real actionlint on the generated file, as it would sit in a repository. */
+  function actionlint(content: string): { code: number | null; output: string } {
+    if (!fs.existsSync(ACTIONLINT)) throw new Error(`actionlint is missing at ${ACTIONLINT}: run \`node scripts/test-tools.js\` first.`);
+    const workflows = path.join(tmp, 'repo', '.github', 'workflows');
+    fs.mkdirpSync(workflows);
+    fs.writeFileSync(path.join(workflows, 'stigmer-binaries.yml'), content);
+    const result = spawnSync(ACTIONLINT, ['-no-color', '.github/workflows/stigmer-binaries.yml'], { cwd: path.join(tmp, 'repo'), encoding: 'utf8' });
+    if (result.error) throw result.error;
+    return { code: result.status, output: `${result.stdout}${result.stderr}` };
+  }
+
+  const combinations: Array<[string, CiWorkflowOptions]> = [
+    ['defaults', {}],
+    ['remote cache', { remoteCache: true }],
+    ['one platform, other versions', { platforms: ['windows-x64'], nodeVersion: '22', pythonVersion: '3.12' }],
+    ['remote cache on two platforms, another branch', { platforms: ['linux-x64', 'macos-arm64'], remoteCache: true, mainBranch: 'release/2.x' }],
+  ];
+
+  it.each(combinations)('passes actionlint: %s', async (_label, options) => {
+    await ciWorkflowGenerator(tree, options);
+    const lint = actionlint(text());
+    expect(lint.output).toBe('');
+    expect(lint.code).toBe(0);
   });
 
-  it('trims the platforms, follows nx.json defaultBase and passes the remote cache settings when asked', async () => {
+  it('actionlint does catch a broken workflow (the check above can fail)', async () => {
+    await ciWorkflowGenerator(tree);
+    const lint = actionlint(text().replace('${{ matrix.runner }}', '${{ matrix.runnr }}'));
+    expect(lint.code).not.toBe(0);
+    expect(lint.output).toContain('runnr');
+  });
+
+  it.each(combinations)('puts no ${{ }} expression in any run: line (%s)', async (_label, options) => {
+    await ciWorkflowGenerator(tree, options);
+    const runs = allSteps(workflow())
+      .map((step) => step.run)
+      .filter(Boolean);
+    expect(runs.length).toBeGreaterThan(2);
+    for (const run of runs) expect(run).not.toContain('${{');
+  });
+
+  it('hands a project name full of shell metacharacters to nx as one argument, and runs nothing of it', async () => {
+    await ciWorkflowGenerator(tree, { remoteCache: true });
+    const wf = workflow();
+    expect(wf.defaults.run.shell).toBe('bash');
+    // A fake npx that records its arguments: what is under test here is the shell quoting, not nx.
+    const bin = path.join(tmp, 'bin');
+    fs.mkdirpSync(bin);
+    const calls = path.join(tmp, 'calls.jsonl');
+    fs.writeFileSync(
+      path.join(bin, 'npx'),
+      `#!${process.execPath}\nrequire('fs').appendFileSync(${JSON.stringify(calls)}, JSON.stringify(process.argv.slice(2)) + '\\n');\n` +
+        `if (process.argv[3] === 'show') process.stdout.write(JSON.stringify({ root: 'apps/evil' }));\n`,
+      { mode: 0o755 },
+    );
+    const pwned = path.join(tmp, 'pwned');
+    const project = `svc"; touch ${pwned}; echo "$(touch ${pwned})\`touch ${pwned}\`'`;
+    const matrixSteps = wf.jobs.binaries.steps.filter((step: any) => step.run && step.run !== 'npm ci');
+    expect(matrixSteps.length).toBe(2);
+    for (const step of matrixSteps) {
+      // What the runner does: expressions in env: are evaluated to plain values, then bash runs the script.
+      const env: Record<string, string> = {};
+      for (const [name, value] of Object.entries<string>(step.env ?? {})) env[name] = value === '${{ matrix.project }}' ? project : 'x';
+      // The command line GitHub uses for `shell: bash`.
+      const result = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', step.run], {
+        encoding: 'utf8',
+        env: { PATH: `${bin}:${process.env.PATH}`, HOME: tmp, GITHUB_ENV: path.join(tmp, 'github-env'), GITHUB_OUTPUT: path.join(tmp, 'github-output'), ...env },
+      });
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+    }
+    expect(fs.existsSync(pwned)).toBe(false);
+    const recorded = fs.readFileSync(calls, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(recorded).toEqual([
+      ['nx', 'run', `${project}:test-binary`],
+      ['nx', 'show', 'project', project, '--json'],
+    ]);
+    expect(fs.readFileSync(path.join(tmp, 'github-env'), 'utf8')).toBe('PROJECT_ROOT=apps/evil\n');
+  });
+
+  it('gives the token only to the build step, and only when asked', async () => {
+    await ciWorkflowGenerator(tree);
+    expect(text()).not.toContain('secrets.');
+    await ciWorkflowGenerator(tree, { remoteCache: true, force: true });
+    const withToken = allSteps(workflow()).filter((step) => JSON.stringify(step).includes('secrets.'));
+    expect(withToken.map((step) => step.name)).toEqual(['Build and test the binary']);
+  });
+
+  it('refuses a GitHub expression where a plain value belongs', async () => {
+    await expect(ciWorkflowGenerator(tree, { mainBranch: '${{ github.event.issue.title }}' })).rejects.toThrow('--mainBranch must be a plain value');
+  });
+
+  it('trims the platforms and follows nx.json defaultBase', async () => {
     updateNxJson(tree, { ...readNxJson(tree), defaultBase: 'trunk' });
-    await ciWorkflowGenerator(tree, { platforms: ['linux-x64', 'macos-arm64'], remoteCache: true });
+    await ciWorkflowGenerator(tree, { platforms: ['linux-x64', 'macos-arm64'] });
     const wf = workflow();
     expect(wf.on.push.branches).toEqual(['trunk']);
     expect(wf.jobs.binaries.strategy.matrix.platform).toEqual(['linux-x64', 'macos-arm64']);
-    expect(wf.jobs.binaries.strategy.matrix.include).toHaveLength(2);
-    const build = wf.jobs.binaries.steps.find((s: any) => s.name === 'Build and test the binary');
-    expect(build.env.NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN).toBe('${{ secrets.NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN }}');
+    expect(wf.jobs.binaries.strategy.matrix.include.map((entry: any) => entry.platform)).toEqual(['linux-x64', 'macos-arm64']);
   });
 
   it('is idempotent and never overwrites an edited workflow without force', async () => {

@@ -41,12 +41,16 @@ export function renderWorkflow(options: CiWorkflowOptions & { mainBranch: string
     ...(withPython ? [{ uses: 'actions/setup-python@v5', with: { 'python-version': options.pythonVersion ?? '3.11' } }] : []),
     { run: 'npm ci' },
   ];
+  for (const [option, value] of Object.entries({ mainBranch: options.mainBranch, nodeVersion: options.nodeVersion, pythonVersion: options.pythonVersion })) {
+    if (value?.includes('${{')) throw new Error(`stigmer: ci-workflow: --${option} must be a plain value, not a GitHub expression: ${value}`);
+  }
+  // Values from the matrix (project names can come from a pyproject.toml) reach the shell only through env
+  // and always double-quoted: an expression inside `run:` would be pasted into the script before bash parses it.
+  const projectEnv = { PROJECT: '${{ matrix.project }}' };
   const remoteCacheEnv = options.remoteCache
     ? {
-        env: {
-          NX_SELF_HOSTED_REMOTE_CACHE_SERVER: '${{ vars.NX_SELF_HOSTED_REMOTE_CACHE_SERVER }}',
-          NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: '${{ secrets.NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN }}',
-        },
+        NX_SELF_HOSTED_REMOTE_CACHE_SERVER: '${{ vars.NX_SELF_HOSTED_REMOTE_CACHE_SERVER }}',
+        NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: '${{ secrets.NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN }}',
       }
     : {};
   const workflow = {
@@ -55,6 +59,8 @@ export function renderWorkflow(options: CiWorkflowOptions & { mainBranch: string
     // actions: read lets nx-set-shas find the last successful run of this workflow on the main branch.
     permissions: { actions: 'read', contents: 'read' },
     concurrency: { group: 'binaries-${{ github.ref }}', 'cancel-in-progress': true },
+    // One shell on every runner (Windows included), so the quoting below means the same everywhere.
+    defaults: { run: { shell: 'bash' } },
     jobs: {
       affected: {
         name: 'Affected binaries',
@@ -68,7 +74,7 @@ export function renderWorkflow(options: CiWorkflowOptions & { mainBranch: string
           {
             id: 'affected',
             name: 'Projects whose binary changed',
-            run: 'echo "projects=$(npx nx show projects --affected -t build-binary --base=$NX_BASE --head=$NX_HEAD --json)" >> "$GITHUB_OUTPUT"',
+            run: 'echo "projects=$(npx nx show projects --affected -t build-binary --base="$NX_BASE" --head="$NX_HEAD" --json)" >> "$GITHUB_OUTPUT"',
           },
         ],
       },
@@ -88,11 +94,11 @@ export function renderWorkflow(options: CiWorkflowOptions & { mainBranch: string
         steps: [
           { uses: 'actions/checkout@v4' },
           ...setup(true),
-          { name: 'Build and test the binary', run: 'npx nx run ${{ matrix.project }}:test-binary', ...remoteCacheEnv },
+          { name: 'Build and test the binary', env: { ...projectEnv, ...remoteCacheEnv }, run: 'npx nx run "$PROJECT:test-binary"' },
           {
             name: 'Locate the outputs',
-            shell: 'bash',
-            run: 'echo "PROJECT_ROOT=$(npx nx show project ${{ matrix.project }} --json | node -e "process.stdout.write(JSON.parse(require(\'fs\').readFileSync(0, \'utf8\')).root)")" >> "$GITHUB_ENV"',
+            env: projectEnv,
+            run: 'echo "PROJECT_ROOT=$(npx nx show project "$PROJECT" --json | node -e "process.stdout.write(JSON.parse(require(\'fs\').readFileSync(0, \'utf8\')).root)")" >> "$GITHUB_ENV"',
           },
           {
             name: 'Upload the binary, its checksum and manifest',

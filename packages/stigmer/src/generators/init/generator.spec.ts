@@ -72,4 +72,14 @@ describe('initGenerator', () => {
     await initGenerator(existing, { skipFormat: true });
     expect(readNxJson(existing)?.namedInputs?.production).toEqual(['default', '!{projectRoot}/**/*.spec.ts', ...PYTHON_TEST_INPUTS]);
   });
+
+  it('sets @nx/js projectsAffectedByDependencyUpdates to "auto" unless nx.json already chose', async () => {
+    await initGenerator(tree, { skipFormat: true });
+    expect(readNxJson(tree)?.pluginsConfig?.['@nx/js']).toEqual({ projectsAffectedByDependencyUpdates: 'auto' });
+
+    const chosen = createTreeWithEmptyWorkspace();
+    updateNxJson(chosen, { ...readNxJson(chosen)!, pluginsConfig: { '@nx/js': { projectsAffectedByDependencyUpdates: ['app-*'], analyzeSourceFiles: false } } });
+    await initGenerator(chosen, { skipFormat: true });
+    expect(readNxJson(chosen)?.pluginsConfig?.['@nx/js']).toEqual({ projectsAffectedByDependencyUpdates: ['app-*'], analyzeSourceFiles: false });
+  });
 });

@@ -18,6 +18,7 @@ export async function initGenerator(tree: Tree, options: InitOptions = {}): Prom
     ];
   }
   addProductionInputs(nxJson);
+  affectOnlyDependentsOfUpdatedPackages(nxJson);
   updateNxJson(tree, nxJson);
   // Managed Python environments live in <workspace>/.stigmer. Editable installs of local libraries write
   // <lib>/*.egg-info and Python writes __pycache__: unignored, they would enter the cache keys and turn the
@@ -48,6 +49,18 @@ function addProductionInputs(nxJson: NxJsonConfiguration): void {
   namedInputs.default ??= ['{projectRoot}/**/*'];
   const production = (namedInputs.production ??= ['default']);
   for (const pattern of PYTHON_TEST_INPUTS) if (!production.includes(pattern)) production.push(pattern);
+}
+
+/**
+ * By default Nx marks every project affected when the lock file changes (@nx/js's failsafe), so a
+ * package-lock.json change would rebuild every Python binary. "auto" (Nx 19.5 and later, so every Nx this
+ * plugin supports) marks only the projects that depend on the packages that changed. A choice already in
+ * nx.json is kept.
+ */
+function affectOnlyDependentsOfUpdatedPackages(nxJson: NxJsonConfiguration): void {
+  const pluginsConfig = (nxJson.pluginsConfig ??= {});
+  const jsConfig = (pluginsConfig['@nx/js'] ??= {}) as Record<string, unknown>;
+  jsConfig.projectsAffectedByDependencyUpdates ??= 'auto';
 }
 
 export default initGenerator;

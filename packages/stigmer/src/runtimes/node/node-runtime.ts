@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'fs-extra';
+import * as tar from 'tar';
 import { StigmerError } from '../../utils/errors';
 import { withFileLock } from '../../utils/lock';
 import { runChecked } from '../../utils/process';
@@ -20,16 +21,16 @@ export async function nodeRuntimeFor(platform: NodePlatform, version: string, wo
     if (await fs.pathExists(executable)) return;
     const download = await fs.mkdtemp(path.join(os.tmpdir(), 'stigmer-node-'));
     try {
-      const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
       const packageName = `node-${platform}@${version}`;
-      const packed = await runChecked(npm, ['pack', packageName, '--silent', '--pack-destination', download], `downloading ${packageName} from the npm registry`).catch((error) => {
+      // `npm`, not `npm.cmd`: run() spawns through cross-spawn, which finds the Windows shim itself.
+      const packed = await runChecked('npm', ['pack', packageName, '--silent', '--pack-destination', download], `downloading ${packageName} from the npm registry`).catch((error) => {
         throw new StigmerError(`cannot fetch the Node runtime ${packageName} from the npm registry (${(error as Error).message}): check the version and the registry access.`);
       });
       const tarball = path.join(download, packed.stdout.trim().split(/\r?\n/).pop() as string);
       const staging = `${dir}.partial-${process.pid}`;
       await fs.remove(staging);
       await fs.ensureDir(staging);
-      await runChecked('tar', ['-xzf', tarball, '-C', staging], `unpacking ${packageName}`);
+      await unpackTarball(tarball, staging);
       await fs.remove(dir);
       await fs.move(staging, dir);
     } finally {
@@ -38,4 +39,14 @@ export async function nodeRuntimeFor(platform: NodePlatform, version: string, wo
   });
   if (!(await fs.pathExists(executable))) throw new StigmerError(`the npm package node-${platform}@${version} holds no ${path.relative(dir, executable)}: pick another nodeVersion.`);
   return executable;
+}
+
+/** Unpacks a .tgz with the `tar` npm package: no `tar` program needed on PATH (Windows has none before 10). */
+export async function unpackTarball(tarball: string, destination: string): Promise<void> {
+  await fs.ensureDir(destination);
+  try {
+    await tar.x({ file: tarball, cwd: destination, strict: true });
+  } catch (error) {
+    throw new StigmerError(`cannot unpack ${path.basename(tarball)} (${(error as Error).message}): remove it and build again to download it anew.`);
+  }
 }

@@ -44,9 +44,20 @@ describe('satisfiesPythonConstraint', () => {
     expect(satisfiesPythonConstraint('3.10.0', '>=3.9')).toBe(true);
   });
 
-  it('lets a clause it does not understand pass (pip judges it)', () => {
-    expect(satisfiesPythonConstraint('3.11.7', 'python_version > "3"')).toBe(true);
-    // but the other clauses still count
-    expect(satisfiesPythonConstraint('3.11.7', 'weird,>=3.12')).toBe(false);
+  it('rejects a clause that is not PEP 440, naming it and the fix, instead of letting it pass', () => {
+    for (const constraint of ['python_version > "3"', 'weird,>=3.12', '>=3.11,banana', '>=3.11 <4', '^3.11']) {
+      expect(() => satisfiesPythonConstraint('3.11.7', constraint)).toThrow(`the python constraint '${constraint}' is not a PEP 440 version specifier (such as ">=3.11,<4"): correct it in pyproject.toml.`);
+    }
+  });
+
+  it('follows PEP 440 where the hand-written parser did not', () => {
+    // "==3.11" is 3.11.0 exactly, not any 3.11.x.
+    expect(satisfiesPythonConstraint('3.11.7', '==3.11')).toBe(false);
+    expect(satisfiesPythonConstraint('3.11.0', '==3.11')).toBe(true);
+    // A release candidate comes before its release.
+    expect(satisfiesPythonConstraint('3.13.0rc1', '>=3.13')).toBe(false);
+    expect(satisfiesPythonConstraint('3.13.0rc1', '>=3.12')).toBe(true);
+    // "~=3" is not a valid compatible-release clause (it needs two components).
+    expect(() => satisfiesPythonConstraint('3.11.7', '~=3')).toThrow('not a PEP 440 version specifier');
   });
 });

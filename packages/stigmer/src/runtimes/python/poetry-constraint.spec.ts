@@ -38,9 +38,24 @@ describe('poetryToPep440', () => {
     expect(poetryToPep440(input)).toBe(expected);
   });
 
-  it('keeps the last alternative of an "or" constraint', () => {
-    expect(poetryToPep440('^1.0 || ^2.0')).toBe('>=2.0,<3.0');
+  it.each([
+    // alternatives that touch or overlap are exactly their union
+    ['^1.0 || ^2.0', '>=1.0,<3.0'],
+    ['^3.11 || ^3.12', '>=3.11,<4.0'],
+    ['~1.2 || ~1.3 || ~1.4', '>=1.2,<1.5'],
+    ['^2.0 || ^1.0', '>=1.0,<3.0'],
+    ['<1.0 || >=1.0', ''],
+    ['>=1.2,<2 || >=2', '>=1.2'],
+    ['1.2.3 || 1.2.3', '==1.2.3'],
+    ['* || ^1', ''],
+  ])('or: %p -> %p', (input, expected) => {
+    expect(poetryToPep440(input)).toBe(expected);
+  });
+
+  it('or: disjoint alternatives keep the newest one (a subset: what pip installs satisfies the constraint)', () => {
     expect(poetryToPep440('1.2.3 || >=2')).toBe('>=2');
+    expect(poetryToPep440('>=2 || 1.2.3')).toBe('>=2');
+    expect(poetryToPep440('^1.0 || ^3.0')).toBe('>=3.0,<4.0');
   });
 
   // Regression (found in review): Poetry allows whitespace between an operator and its version (">= 1.2, < 2.0" is a valid
