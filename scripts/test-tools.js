@@ -55,6 +55,7 @@ function ensureTestTools() {
 if (require.main === module) {
   try {
     ensureTestTools();
+    require('./test-tools-go').ensureGoTools();
   } catch (error) {
     console.error(`test tools: ${error.message}`);
     process.exit(1);
