@@ -122,7 +122,7 @@ export const nodeRuntime: BinaryRuntime = {
         const runtime = await nodeRuntimeFor(platform, version, project.workspaceRoot, host);
         progress.phase(`inject (${platform})`);
         const output = path.join(request.stagingDir, seaBinaryName(spec, platform));
-        const how = await makeSingleExecutable({ bundle, assets, runtime, blobNode, version, output, platform, codeCache: platform === host, workDir: request.stagingDir, log });
+        const how = await makeSingleExecutable({ bundle, assets, runtime, blobNode, version, output, platform, strip: spec.strip !== false, codeCache: platform === host, workDir: request.stagingDir, log });
         log(`${path.basename(output)}: made with ${how === 'build-sea' ? `node ${version} --build-sea` : 'postject'}`);
         binaries.push({ path: output, ...manifestTarget(platform) });
       }

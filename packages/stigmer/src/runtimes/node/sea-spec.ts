@@ -31,6 +31,11 @@ export interface SeaSpec {
    * `bun build --compile` with the pinned Bun (faster start-up and build; no node:sea assets).
    */
   engine?: SeaEngine;
+  /**
+   * Strip the copied Node runtime's symbol table before injection (Linux targets; default true). false keeps
+   * the symbols native stack traces, perf and gdb use.
+   */
+  strip?: boolean;
 }
 
 export const SEA_ENGINES = ['node', 'bun'] as const;
@@ -64,6 +69,7 @@ export function parseSeaSpec(content: string, specFile: string): SeaSpec {
   if (spec.engine !== undefined && !SEA_ENGINES.includes(spec.engine)) {
     throw new StigmerError(`${specFile} has engine '${spec.engine}': use "node" (the default) or "bun".`);
   }
+  if (spec.strip !== undefined && typeof spec.strip !== 'boolean') throw new StigmerError(`${specFile} has "strip": ${JSON.stringify(spec.strip)}: use true or false.`);
   if (spec.engine === 'bun' && spec.nodeVersion !== undefined) {
     throw new StigmerError(`${specFile} sets both "engine": "bun" and "nodeVersion": a Bun executable has no Node runtime; remove one of them.`);
   }

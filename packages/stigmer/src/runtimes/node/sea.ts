@@ -21,6 +21,8 @@ export interface SeaRequest {
   /** Code cache only where the blob's Node is the target's (it is platform-specific). */
   codeCache: boolean;
   workDir: string;
+  /** Strip the runtime copy where the platform allows it (the spec's "strip", default true). */
+  strip: boolean;
   /** Receives the tools' own output (postject, strip, node --build-sea): printed only with --verbose. */
   log: (line: string) => void;
 }
@@ -45,7 +47,7 @@ export async function makeSingleExecutable(request: SeaRequest): Promise<'build-
   const copy = buildSea ? path.join(request.workDir, `node-runtime-${request.platform}${request.platform.startsWith('win') ? '.exe' : ''}`) : request.output;
   await fs.copy(request.runtime, copy);
   await fs.chmod(copy, 0o755);
-  request.log(await stripRuntimeCopy(copy, request.platform));
+  request.log(request.strip ? await stripRuntimeCopy(copy, request.platform) : 'runtime not stripped: "strip": false in the spec');
   const macOS = request.platform.startsWith('darwin');
   const codesign = macOS ? findOnPath('codesign') : undefined;
   if (codesign) await runChecked(codesign, ['--remove-signature', copy], 'codesign --remove-signature');

@@ -40,6 +40,7 @@ describe('bun engine', () => {
   it('is chosen in the spec, and refuses what it cannot honour', () => {
     expect(parseSeaSpec('{"name":"g","entry":"m.ts","engine":"bun"}', 'g.sea.json').engine).toBe('bun');
     expect(() => parseSeaSpec('{"name":"g","entry":"m.ts","engine":"deno"}', 'g.sea.json')).toThrow(/engine 'deno': use "node" \(the default\) or "bun"/);
+    expect(() => parseSeaSpec('{"name":"g","entry":"m.ts","strip":"no"}', 'g.sea.json')).toThrow(/"strip": "no": use true or false/);
     expect(() => parseSeaSpec('{"name":"g","entry":"m.ts","engine":"bun","nodeVersion":"26.12.1"}', 'g.sea.json')).toThrow(/both "engine": "bun" and "nodeVersion"/);
   });
 
