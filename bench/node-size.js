@@ -27,21 +27,27 @@ function benchNodeSize({ runs, median, s, mb }) {
     setSpec({});
     for (let i = 0; i < runs; i++) times.node.push(build());
     const stripped = fs.statSync(binary).size;
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-bench-size-'));
+    const nodeCopy = path.join(empty, 'cli-node');
+    fs.copySync(binary, nodeCopy);
     setSpec({ engine: 'bun' });
     build(); // first build fetches Bun once into .stigmer/bun
     for (let i = 0; i < runs; i++) times.bun.push(build());
     const bunSize = fs.statSync(binary).size;
     const bundle = ws.path('cli-bundle.cjs');
     ws.mustRun(process.execPath, ['-e', `require('esbuild').buildSync({ entryPoints: ['apps/cli/src/main.ts'], bundle: true, platform: 'node', format: 'cjs', outfile: ${JSON.stringify(bundle)} })`]);
-    // Start-up: a copy of the Bun binary in an empty folder (PATH and HOME pointing away), against node bundle.cjs.
-    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-bench-size-'));
+    // Start-up: copies of both binaries in an empty folder (PATH and HOME pointing away), against node bundle.cjs.
     const copy = path.join(empty, 'cli');
     fs.copySync(binary, copy);
-    const startup = { bun: [], bundle: [] };
+    const startup = { bun: [], node: [], bundle: [] };
+    const timed = (program) => {
+      const run = exec(program, ['1.2.3'], empty, { PATH: '/usr/bin:/bin', HOME: empty });
+      if (run.code !== 0 || !run.stdout.includes('NEXT 1.3.0')) throw new Error(`${program} did not work: ${run.output}`);
+      return run.ms;
+    };
     for (let i = 0; i < Math.max(runs * 2, 7); i++) {
-      const run = exec(copy, ['1.2.3'], empty, { PATH: '/usr/bin:/bin', HOME: empty });
-      if (run.code !== 0 || !run.stdout.includes('NEXT 1.3.0')) throw new Error(`the Bun binary did not work: ${run.output}`);
-      startup.bun.push(run.ms);
+      startup.bun.push(timed(copy));
+      startup.node.push(timed(nodeCopy));
       startup.bundle.push(ws.mustRun(process.execPath, [bundle, '1.2.3']).ms);
     }
     fs.removeSync(empty);
@@ -51,6 +57,7 @@ function benchNodeSize({ runs, median, s, mb }) {
     console.log(`| Bun engine size / stripped Node SEA | ${mb(bunSize)} | | | ${(bunSize / stripped).toFixed(2)} | |`);
     for (const [name, values, base, goal] of [
       ['start-up: Bun binary (empty folder) / node bundle.cjs', startup.bun, startup.bundle, '<= 0.2'],
+      ['start-up: Node SEA binary (stripped, empty folder) / node bundle.cjs', startup.node, startup.bundle, ''],
       ['start-up: node bundle.cjs', startup.bundle, startup.bundle, ''],
       ['build, Node SEA engine (nx run cli:build-binary --skip-nx-cache)', times.node, times.node, ''],
       ['build, Bun engine / Node SEA engine', times.bun, times.node, ''],
