@@ -41,6 +41,7 @@ describe('Node binaries: strip, --build-sea, Bun engine (e2e)', () => {
   afterAll(() => ws?.remove());
 
   it('strips the copied Node runtime before injection: the binary is smaller than node itself, runs, and the build prints no postject warnings', () => {
+    if (spawnSync('strip', ['--version']).status !== 0) throw new Error('strip is not on PATH: install binutils (apt-get install binutils) to run this test.');
     const build = ws.mustNx(['run', 'greeter:build-binary']);
     expect(build.output).not.toMatch(/Can't find string offset|\.note\.100|Injecting|Markers|LIEF/);
     expect(fs.statSync(ws.path(greeter)).size).toBeLessThan(fs.statSync(process.execPath).size);
