@@ -45,6 +45,9 @@ describe('Node binaries: strip, --build-sea, Bun engine (e2e)', () => {
     const build = ws.mustNx(['run', 'greeter:build-binary']);
     expect(build.output).not.toMatch(/Can't find string offset|\.note\.100|Injecting|Markers|LIEF/);
     expect(fs.statSync(ws.path(greeter)).size).toBeLessThan(fs.statSync(process.execPath).size);
+    expect(sectionNames(process.execPath)).toContain('.symtab');
+    expect(sectionNames(ws.path(greeter))).not.toEqual(expect.arrayContaining(['.symtab']));
+    expect(sectionNames(ws.path(greeter)).some((name) => name.startsWith('.debug'))).toBe(false);
     expect(isolatedRun(ws.path(greeter), [])).toEqual({ code: 0, stdout: 'greeting: HELLO FROM AN ASSET (uptime budget 2m)\n' });
     // With --verbose the tools speak: strip, and postject's LIEF warnings.
     const verbose = ws.mustNx(['run', 'greeter:build-binary', '--verbose', '--skip-nx-cache']);
@@ -63,6 +66,8 @@ describe('Node binaries: strip, --build-sea, Bun engine (e2e)', () => {
     expect(fs.readJsonSync(ws.path(`${greeter}.manifest.json`)).runtimeVersions.node).toBe(NODE_26);
     const runtime = ws.path('.stigmer', 'node-runtimes', `linux-x64-${NODE_26}`, 'package', 'bin', 'node');
     expect(fs.statSync(ws.path(greeter)).size).toBeLessThan(fs.statSync(runtime).size);
+    expect(sectionNames(runtime)).toContain('.symtab');
+    expect(sectionNames(ws.path(greeter))).not.toContain('.symtab');
     expect(isolatedRun(ws.path(greeter), [])).toEqual({ code: 0, stdout: 'greeting: HELLO FROM AN ASSET (uptime budget 2m)\n' });
     ws.mustNx(['run', 'greeter:test-binary', '--expectedOutput=HELLO FROM AN ASSET']);
   });
@@ -94,6 +99,13 @@ describe('Node binaries: strip, --build-sea, Bun engine (e2e)', () => {
     expect(build.output).toMatch(/clock\.sea\.json has "assets", which are read with node:sea getAsset, and a Bun executable has no node:sea: remove "engine": "bun"/);
   });
 });
+
+/** The ELF section names of a file, as binutils' readelf lists them. */
+function sectionNames(file: string): string[] {
+  const result = spawnSync('readelf', ['-S', '-W', file], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`readelf -S ${file} failed (install binutils): ${result.stderr}`);
+  return [...result.stdout.matchAll(/^\s*\[\s*\d+\]\s+(\S+)/gm)].map((match) => match[1]);
+}
 
 /** Runs a copy of a binary in an empty temporary folder with only PATH and HOME set. */
 function isolatedRun(binary: string, args: string[]): { code: number | null; stdout: string } {
