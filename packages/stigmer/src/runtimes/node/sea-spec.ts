@@ -26,7 +26,20 @@ export interface SeaSpec {
    * the build lets them through instead of refusing them (pino and thread-stream are supported as they are).
    */
   allowFileWorkers?: string[];
+  /**
+   * What makes the executable from the bundle: "node" (default), Node's single executable; or "bun",
+   * `bun build --compile` with the pinned Bun (faster start-up and build; no node:sea assets).
+   */
+  engine?: SeaEngine;
+  /**
+   * Strip the copied Node runtime's symbol table before injection (Linux targets; default true). false keeps
+   * the symbols native stack traces, perf and gdb use.
+   */
+  strip?: boolean;
 }
+
+export const SEA_ENGINES = ['node', 'bun'] as const;
+export type SeaEngine = (typeof SEA_ENGINES)[number];
 
 export function hostPlatform(): NodePlatform {
   const os = process.platform === 'win32' ? 'win' : process.platform;
@@ -52,6 +65,13 @@ export function parseSeaSpec(content: string, specFile: string): SeaSpec {
   }
   if (spec.nodeVersion !== undefined && !/^\d+\.\d+\.\d+$/.test(spec.nodeVersion)) {
     throw new StigmerError(`${specFile} has nodeVersion '${spec.nodeVersion}': give an exact version such as 20.20.2.`);
+  }
+  if (spec.engine !== undefined && !SEA_ENGINES.includes(spec.engine)) {
+    throw new StigmerError(`${specFile} has engine '${spec.engine}': use "node" (the default) or "bun".`);
+  }
+  if (spec.strip !== undefined && typeof spec.strip !== 'boolean') throw new StigmerError(`${specFile} has "strip": ${JSON.stringify(spec.strip)}: use true or false.`);
+  if (spec.engine === 'bun' && spec.nodeVersion !== undefined) {
+    throw new StigmerError(`${specFile} sets both "engine": "bun" and "nodeVersion": a Bun executable has no Node runtime; remove one of them.`);
   }
   return spec;
 }

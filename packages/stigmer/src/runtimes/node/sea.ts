@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as fs from 'fs-extra';
 import { findOnPath, runChecked } from '../../utils/process';
 import type { NodePlatform } from './sea-spec';
+import { stripRuntimeCopy } from './strip';
 
 /** The fuse Node looks for to know a blob was injected (docs: "Single executable applications"). */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
@@ -11,51 +12,90 @@ export interface SeaRequest {
   assets: Record<string, string>;
   /** The Node executable of the target platform that becomes the binary. */
   runtime: string;
-  /** A Node of the same version for this machine, which writes the blob. */
+  /** A Node of the same version for this machine, which writes the blob (or the whole executable with --build-sea). */
   blobNode: string;
+  /** The Node version of runtime and blobNode. */
+  version: string;
   output: string;
   platform: NodePlatform;
   /** Code cache only where the blob's Node is the target's (it is platform-specific). */
   codeCache: boolean;
   workDir: string;
+  /** Strip the runtime copy where the platform allows it (the spec's "strip", default true). */
+  strip: boolean;
+  /** Receives the tools' own output (postject, strip, node --build-sea): printed only with --verbose. */
+  log: (line: string) => void;
+}
+
+/** `node --build-sea` makes the executable in one step from Node 25.5 on (no postject, no LIEF in wasm). */
+export function supportsBuildSea(version: string): boolean {
+  const [major, minor] = version.split('.').map(Number);
+  return major > 25 || (major === 25 && minor >= 5);
 }
 
 /**
- * The Node single-executable procedure: a SEA config, the blob (`node --experimental-sea-config`), a copy
- * of the runtime, postject's API to inject the blob with the NODE_SEA fuse; on macOS targets the signature
- * is removed before and an ad-hoc one added after, where `codesign` exists.
+ * The Node single-executable procedure: a copy of the target's runtime, stripped where the platform
+ * allows it; then `node --build-sea` (Node >= 25.5) or the blob (`node --experimental-sea-config`) injected
+ * with postject's API and the NODE_SEA fuse. On macOS targets the signature is removed before and an
+ * ad-hoc one added after, where `codesign` exists.
  */
-export async function makeSingleExecutable(request: SeaRequest): Promise<void> {
+export async function makeSingleExecutable(request: SeaRequest): Promise<'build-sea' | 'postject'> {
+  const buildSea = supportsBuildSea(request.version);
   const config = path.join(request.workDir, `sea-config-${request.platform}.json`);
   const blob = path.join(request.workDir, `sea-${request.platform}.blob`);
-  await fs.writeJson(config, {
+  // With --build-sea the runtime copy is the input and the binary the output; with postject the copy is the binary.
+  const copy = buildSea ? path.join(request.workDir, `node-runtime-${request.platform}${request.platform.startsWith('win') ? '.exe' : ''}`) : request.output;
+  await fs.copy(request.runtime, copy);
+  await fs.chmod(copy, 0o755);
+  request.log(request.strip ? await stripRuntimeCopy(copy, request.platform) : 'runtime not stripped: "strip": false in the spec');
+  const macOS = request.platform.startsWith('darwin');
+  const codesign = macOS ? findOnPath('codesign') : undefined;
+  if (codesign) await runChecked(codesign, ['--remove-signature', copy], 'codesign --remove-signature');
+  const seaConfig = {
     main: request.bundle,
-    output: blob,
     disableExperimentalSEAWarning: true,
     useCodeCache: request.codeCache,
     useSnapshot: false,
     assets: request.assets,
-  });
-  await runChecked(request.blobNode, ['--experimental-sea-config', config], 'writing the single-executable blob (node --experimental-sea-config)');
-  await fs.copy(request.runtime, request.output);
-  await fs.chmod(request.output, 0o755);
-  const macOS = request.platform.startsWith('darwin');
-  const codesign = macOS ? findOnPath('codesign') : undefined;
-  if (codesign) await runChecked(codesign, ['--remove-signature', request.output], 'codesign --remove-signature');
-  // postject prints its progress with console.log: keep the build's output to our phases.
-  const { inject } = require('postject') as { inject(file: string, name: string, data: Buffer, options: object): Promise<void> };
-  const log = console.log;
-  console.log = () => undefined;
+  };
   try {
-    await inject(request.output, 'NODE_SEA_BLOB', await fs.readFile(blob), {
-      sentinelFuse: SEA_FUSE,
-      machoSegmentName: macOS ? 'NODE_SEA' : undefined,
-      overwrite: true,
-    });
+    if (buildSea) {
+      await fs.writeJson(config, { ...seaConfig, executable: copy, output: request.output });
+      const made = await runChecked(request.blobNode, ['--build-sea', config], 'building the single executable (node --build-sea)');
+      logLines(request.log, made.stdout + made.stderr);
+    } else {
+      await fs.writeJson(config, { ...seaConfig, output: blob });
+      const wrote = await runChecked(request.blobNode, ['--experimental-sea-config', config], 'writing the single-executable blob (node --experimental-sea-config)');
+      logLines(request.log, wrote.stdout + wrote.stderr);
+      await injectWithPostject(request.output, await fs.readFile(blob), macOS, request.log);
+    }
   } finally {
-    console.log = log;
+    await fs.remove(config);
+    await fs.remove(blob);
+    if (copy !== request.output) await fs.remove(copy);
   }
   if (codesign) await runChecked(codesign, ['--sign', '-', request.output], 'codesign --sign -');
-  await fs.remove(config);
-  await fs.remove(blob);
+  return buildSea ? 'build-sea' : 'postject';
+}
+
+/**
+ * postject prints its progress with console.log and LIEF's warnings (nine "Can't find string offset for
+ * section name '.note.100'" on Linux) with console.warn, bound when inject() loads its wasm module: both go
+ * to the verbose log, not to the user.
+ */
+async function injectWithPostject(file: string, data: Buffer, macOS: boolean, log: (line: string) => void): Promise<void> {
+  const { inject } = require('postject') as { inject(file: string, name: string, data: Buffer, options: object): Promise<void> };
+  const saved = { log: console.log, warn: console.warn };
+  console.log = (...args: unknown[]) => log(args.join(' '));
+  console.warn = (...args: unknown[]) => log(args.join(' '));
+  try {
+    await inject(file, 'NODE_SEA_BLOB', data, { sentinelFuse: SEA_FUSE, machoSegmentName: macOS ? 'NODE_SEA' : undefined, overwrite: true });
+  } finally {
+    console.log = saved.log;
+    console.warn = saved.warn;
+  }
+}
+
+function logLines(log: (line: string) => void, text: string): void {
+  text.split(/\r?\n/).filter((line) => line.trim()).forEach(log);
 }
