@@ -11,6 +11,7 @@ export interface BinarySpecOptions {
   name?: string;
   entry?: string;
   force?: boolean;
+  update?: boolean;
   skipFormat?: boolean;
 }
 
@@ -34,6 +35,7 @@ export async function binarySpecGenerator(tree: Tree, options: BinarySpecOptions
     binaryName,
     entry: options.entry,
     force: options.force === true,
+    update: options.update === true,
   });
   const added = addMissingIgnoreEntries(tree, root, [
     { entry: 'dist/', sample: `dist/${binaryName}` },
