@@ -33,8 +33,10 @@ def _dump():
     modules = {}
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
-        if name in _AT_START or name == "__main__" or not isinstance(path, str):
-            continue  # start-up modules, built-in and namespace packages
+        if name in _AT_START or name in ("__main__", "__mp_main__") or not isinstance(path, str):
+            continue  # start-up modules, the script itself, built-in and namespace packages
+        if getattr(module, "__name__", name) != name:
+            continue  # an alias (requests.packages.urllib3 is urllib3): the module is recorded under its own name
         real = os.path.realpath(path)
         modules[name] = {"file": real, "kind": _kind(real, stdlib_dirs)}
     try:

@@ -89,4 +89,28 @@ describe('stigmer_spec.py', () => {
     const hooks = python('import stigmer_spec; print(stigmer_spec.HOOKS_DIR)').trim();
     expect(fs.readFileSync(path.join(hooks, 'hook-temporalio.worker.workflow_sandbox.py'), 'utf8')).toContain('"temporalio.worker.workflow_sandbox._in_sandbox"');
   });
+
+  it("import_trace/sitecustomize.py records what a process imports after start-up, with kinds, and no aliases", () => {
+    const output = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-trace-'));
+    const sources = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-src-'));
+    try {
+      fs.outputFileSync(path.join(sources, 'svc', '__init__.py'), 'import sys, jwt\nsys.modules["svc.alias"] = jwt\n');
+      const result = spawnSync('python3', ['-c', 'import svc, xml.dom.minidom'], {
+        encoding: 'utf8',
+        cwd: sources,
+        env: { ...process.env, PYTHONPATH: [path.dirname(helperScript('import_trace/sitecustomize.py')), site, sources].join(path.delimiter), STIGMER_IMPORT_TRACE: output },
+      });
+      expect(result.status).toBe(0);
+      const [file] = fs.readdirSync(output);
+      const { modules } = fs.readJsonSync(path.join(output, file));
+      expect(modules.svc).toEqual({ file: fs.realpathSync(path.join(sources, 'svc', '__init__.py')), kind: 'source' });
+      expect(modules.jwt.kind).toBe('source'); // the fake site folder is not named site-packages
+      expect(modules['xml.dom.minidom'].kind).toBe('stdlib');
+      expect(modules['svc.alias']).toBeUndefined();
+      expect(modules.sys).toBeUndefined();
+    } finally {
+      fs.removeSync(output);
+      fs.removeSync(sources);
+    }
+  });
 });

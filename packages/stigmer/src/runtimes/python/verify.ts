@@ -180,6 +180,7 @@ async function traceImports(command: TraceCommand, project: ProjectRef, sourceRo
   }
 }
 
+const MAX_LISTED = 15;
 const TEST_FILE = /(^|\/)(tests?|testing)\/|(^|\/)(test_[^/]*|[^/]*_test|conftest)\.py$/;
 const HARNESS = new Set(['sitecustomize', 'usercustomize', ...DEFAULT_EXCLUDES]);
 
@@ -212,11 +213,15 @@ function traceChecks(command: TraceCommand, result: TraceResult, missing: string
   if (result.timedOut) {
     return [{ name, ok: false, detail: `"${shown}" did not exit in time in the service's environment, so its imports are unknown: set test-binary "args" (or "traceCommand") to a command that exits, or "trace": false.` }];
   }
-  const checks: CheckResult[] = missing.map((module) => ({
+  // One line per module, up to a screenful; --update adds them all from build/<binary>.missing-imports.json.
+  const checks: CheckResult[] = missing.slice(0, MAX_LISTED).map((module) => ({
     name,
     ok: false,
     detail: `module ${module} (imported by "${shown}") is not in the binary: add    "${module}",    to the traced imports of ${specFile} (nx g stigmer:binary-spec --project ${project.name} --update adds it).`,
   }));
+  if (missing.length > MAX_LISTED) {
+    checks.push({ name, ok: false, detail: `${missing.length - MAX_LISTED} more modules imported by "${shown}" are not in the binary: nx g stigmer:binary-spec --project ${project.name} --update adds them all to ${specFile}.` });
+  }
   if (result.exitCode !== 0) {
     checks.push({ name, ok: false, detail: `"${shown}" exited ${result.exitCode} in the service's environment, so the trace is incomplete: ${lastLines(result.output, 1) || 'no output'}` });
   }
