@@ -112,6 +112,7 @@ async function main() {
     }
     benchNode(ws);
     benchGraph(ws);
+    if (!quick) require('./python-stack').benchPythonStack(ws, { runs, median, s, mb, nxRunDuration });
   } finally {
     ws.remove();
   }
