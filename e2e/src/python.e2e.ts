@@ -199,4 +199,19 @@ describe('Python service → one binary (e2e)', () => {
       ws.write(specPath, good);
     }
   });
+
+  it("a syntax error in the service's own module names that file and line, not the spec", () => {
+    const module = 'services/agent-runner/agent_runner/cli.py';
+    const good = ws.read(module);
+    ws.write(module, `${good}\ndef broken(:\n    pass\n`);
+    try {
+      const broken = ws.nx(['run', 'agent-runner:build-binary']);
+      expect(broken.code).not.toBe(0);
+      // PyInstaller itself only warns ("invalid module") and builds a binary without the module.
+      expect(broken.output).toMatch(/SyntaxError: invalid syntax in agent_runner\/cli\.py line \d+ \(module agent_runner\.cli, which the binary would lack\): fix it and run again/);
+      expect(broken.output).not.toMatch(/fix the spec/);
+    } finally {
+      ws.write(module, good);
+    }
+  });
 });
