@@ -68,7 +68,8 @@ export async function verifyPythonBinary(request: VerifyRequest): Promise<CheckR
     const specText = await fs.readFile(path.join(project.absRoot, spec.specFile), 'utf8');
     const entry = entryOfSpec(specText);
     const commands: TraceCommand[] = [];
-    if (entry) commands.push({ label: 'smoke', argv: entryCommand(environment.python, project, entry, (options.args as string[] | undefined) ?? []), strict: true });
+    // The smoke command runs where the smoke run does: "smoke": false (a binary that needs a server) skips both.
+    if (entry && options.smoke !== false) commands.push({ label: 'smoke', argv: entryCommand(environment.python, project, entry, (options.args as string[] | undefined) ?? []), strict: true });
     const traceCommand = options.traceCommand as string[] | undefined;
     if (traceCommand?.length) {
       commands.push({ label: 'traceCommand', argv: traceCommand[0] === 'python' ? [environment.python, ...traceCommand.slice(1)] : traceCommand, strict: false });
