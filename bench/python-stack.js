@@ -23,7 +23,9 @@ function benchPythonStack(ws, { runs, median, s, mb, nxRunDuration }) {
   const build = (args, kind) => {
     const result = ws.mustNx(['run', 'agent-stack:build-binary', ...args]);
     samples[kind].push(result.ms);
-    if (task[kind]) task[kind].push(nxRunDuration(result.output));
+    // Nx prints its run duration only with its performance report; without it the rows are left out.
+    const duration = /Run duration:/.test(result.output) ? nxRunDuration(result.output) : undefined;
+    if (task[kind] && duration !== undefined) task[kind].push(duration);
     if (phases[kind]) phases[kind].push(phaseTimes(result.output));
     return result;
   };
@@ -60,7 +62,7 @@ function benchPythonStack(ws, { runs, median, s, mb, nxRunDuration }) {
     ['incremental build, Nx task time', task.incremental, taskClean],
     ['Nx cache hit, Nx task time', task.hit, taskClean],
   ];
-  for (const [name, values, base] of rows) {
+  for (const [name, values, base] of rows.filter(([, values]) => values.length)) {
     console.log(`| ${name} | ${s(median(values))} | ${s(Math.min(...values))} | ${s(Math.max(...values))} | ${(median(values) / base).toFixed(2)} |`);
   }
   console.log('\n| where a build\'s time goes (median) | resolve environment | analyse | bundle |');
