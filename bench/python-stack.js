@@ -6,8 +6,8 @@ const path = require('node:path');
 const fs = require('fs-extra');
 const { exec, REPO_ROOT } = require('../scripts/test-workspace');
 
-/** `helpers`: median, s (ms -> "1.23 s"), mb and nxRunDuration of bench/run.js. */
-function benchPythonStack(ws, { runs, median, s, mb, nxRunDuration }) {
+/** `helpers`: median, s (ms -> "1.23 s") and mb of bench/run.js. */
+function benchPythonStack(ws, { runs, median, s, mb }) {
   const service = 'services/agent-stack';
   const fixtures = path.join(REPO_ROOT, 'e2e', 'fixtures', 'python-stack');
   fs.copySync(path.join(fixtures, 'agent-stack'), ws.path(service));
@@ -23,8 +23,7 @@ function benchPythonStack(ws, { runs, median, s, mb, nxRunDuration }) {
   const build = (args, kind) => {
     const result = ws.mustNx(['run', 'agent-stack:build-binary', ...args]);
     samples[kind].push(result.ms);
-    // Nx prints its run duration only with its performance report; without it the rows are left out.
-    const duration = /Run duration:/.test(result.output) ? nxRunDuration(result.output) : undefined;
+    const duration = runDuration(result.output);
     if (task[kind] && duration !== undefined) task[kind].push(duration);
     if (phases[kind]) phases[kind].push(phaseTimes(result.output));
     return result;
@@ -77,6 +76,13 @@ function benchPythonStack(ws, { runs, median, s, mb, nxRunDuration }) {
   for (const [name, values] of [['binary', startup.binary], ['python main.py (managed environment)', startup.python]]) {
     console.log(`| ${name} | ${s(median(values))} | ${s(Math.min(...values))} | ${s(Math.max(...values))} | ${(median(values) / median(startup.python)).toFixed(2)} |`);
   }
+}
+
+/** Nx's "Run duration" (the task without Nx's start-up), "2m 5.1s", "12.3s" or "950ms"; undefined when Nx printed none. */
+function runDuration(output) {
+  const match = /Run duration:\s+(?:(\d+)m\s*)?(?:([\d.]+)(ms|s))?/.exec(output);
+  if (!match || (!match[1] && !match[2])) return undefined;
+  return Number(match[1] ?? 0) * 60000 + Number(match[2] ?? 0) * (match[3] === 'ms' ? 1 : 1000);
 }
 
 /** The phase times stigmer prints: "[stigmer] analyse: 12.3s". */

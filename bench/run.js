@@ -112,7 +112,7 @@ async function main() {
     }
     benchNode(ws);
     benchGraph(ws);
-    if (!quick) require('./python-stack').benchPythonStack(ws, { runs, median, s, mb, nxRunDuration });
+    if (!quick) require('./python-stack').benchPythonStack(ws, { runs, median, s, mb });
   } finally {
     ws.remove();
   }
