@@ -80,7 +80,7 @@ function benchPythonStack(ws, { runs, median, s, mb }) {
 
 /** Nx's "Run duration" (the task without Nx's start-up), "2m 5.1s", "12.3s" or "950ms"; undefined when Nx printed none. */
 function runDuration(output) {
-  const match = /Run duration:\s+(?:(\d+)m\s*)?(?:([\d.]+)(ms|s))?/.exec(output);
+  const match = /Run duration:\s+(?:(\d+)m(?!s)\s*)?(?:([\d.]+)(ms|s))?/.exec(output);
   if (!match || (!match[1] && !match[2])) return undefined;
   return Number(match[1] ?? 0) * 60000 + Number(match[2] ?? 0) * (match[3] === 'ms' ? 1 : 1000);
 }
