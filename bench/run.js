@@ -114,6 +114,7 @@ async function main() {
     benchGraph(ws);
     if (!quick) require('./node-stack').benchNodeStack({ runs, median, s, mb });
     if (!quick) require('./node-size').benchNodeSize({ runs, median, s, mb });
+    if (!quick) require('./python-stack').benchPythonStack(ws, { runs, median, s, mb });
   } finally {
     ws.remove();
   }

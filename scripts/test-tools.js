@@ -52,14 +52,31 @@ function ensureTestTools() {
   if (installed.status !== 0) throw new Error(`pip install ${specs.join(' ')} failed:\n${installed.stdout}\n${installed.stderr}`);
 }
 
+function onPath(program) {
+  return (process.env.PATH || '').split(path.delimiter).some((dir) => dir && fs.existsSync(path.join(dir, program)));
+}
+
+/** redis-server (Debian package redis-server), for the Python agent-stack e2e's real Redis. */
+function ensureRedisServer() {
+  if (onPath('redis-server')) return;
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  const apt = root ? ['apt-get'] : ['sudo', '-n', 'apt-get'];
+  console.log('test tools: installing redis-server (apt-get)');
+  for (const args of [['update', '-q'], ['install', '-y', '-q', 'redis-server']]) {
+    const result = spawnSync(apt[0], [...apt.slice(1), ...args], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    if (result.status !== 0) throw new Error(`"${[...apt, ...args].join(' ')}" failed: install redis-server (Debian package redis-server) and run again.`);
+  }
+}
+
 if (require.main === module) {
   try {
     ensureTestTools();
     require('./test-tools-go').ensureGoTools();
+    ensureRedisServer();
   } catch (error) {
     console.error(`test tools: ${error.message}`);
     process.exit(1);
   }
 }
 
-module.exports = { TOOLS_VENV, PINS, ensureTestTools };
+module.exports = { TOOLS_VENV, PINS, ensureTestTools, ensureRedisServer };

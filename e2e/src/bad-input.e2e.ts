@@ -95,7 +95,7 @@ describe('bad input and faults (e2e)', () => {
   });
 
   it('a spec with a module that cannot be found', () => {
-    withEdit(`${service}/agent-runner.spec`, (t) => t.replace('"yaml",  # pyyaml', '"yaml",  # pyyaml\n    "no_such_module_xyz",'), () => {
+    withEdit(`${service}/agent-runner.spec`, (t) => t.replace('hiddenimports += [\n]', 'hiddenimports += [\n    "no_such_module_xyz",\n]'), () => {
       expectCleanFailure(ws.nx(['run', 'agent-runner:build-binary']), /agent-runner\.spec names 'no_such_module_xyz', which the build environment cannot import: install the package that provides it .* or remove it from hiddenimports/);
     });
   });

@@ -111,4 +111,10 @@ describe('pythonRuntime.readSpec', () => {
     expect(pythonRuntime.readSpec('apps/x/pkg.spec', 'Name: foo\nVersion: 1\n%build')).toBeUndefined();
     expect(pythonRuntime.readSpec('apps/x/svc.py', content)).toBeUndefined();
   });
+
+  it("passes the smoke run a spec proposes to test-binary's options (project.json still overrides them)", () => {
+    const proposed = createBinaryTargets(pythonRuntime, { ...spec, smoke: { args: ['--version'], expectedOutput: '1\\.4\\.0' } }, context());
+    expect(proposed['test-binary'].options).toEqual({ spec: 'agent-runner.spec', args: ['--version'], expectedOutput: '1\\.4\\.0' });
+    expect(proposed['build-binary'].options).toEqual({ spec: 'agent-runner.spec' });
+  });
 });

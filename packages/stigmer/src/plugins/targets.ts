@@ -62,7 +62,8 @@ export function createBinaryTargets(
       executor: 'stigmer:test-binary',
       cache: true,
       dependsOn: [buildTarget],
-      options: { spec: spec.specFile },
+      // The smoke run the spec proposes (args, expectedOutput); project.json options still override it.
+      options: { spec: spec.specFile, ...(spec.smoke ?? {}) },
       // Keyed on the binary build-binary produced (not on the sources), plus what the checks read.
       inputs: [
         { dependentTasksOutputFiles: '**/*', transitive: false },

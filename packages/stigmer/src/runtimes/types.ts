@@ -19,6 +19,8 @@ export interface SpecInfo {
   binaryName: string;
   /** File names (in dist/) of every binary the spec builds; the first is the one for this machine. */
   binaryFiles: string[];
+  /** Smoke run the spec proposes for test-binary (project.json options override it). */
+  smoke?: { args: string[]; expectedOutput?: string };
 }
 
 export interface BuildRequest {
@@ -71,6 +73,8 @@ export interface GenerateSpecRequest {
   binaryName: string;
   entry?: string;
   force: boolean;
+  /** Add what test-binary's import trace found missing to the spec, keeping the user's edits. */
+  update?: boolean;
 }
 
 /** The target inputs a runtime adds to build-binary beyond the project's own sources. */

@@ -65,12 +65,14 @@ describe('binarySpecGenerator', () => {
     await binarySpecGenerator(tree, { project: 'agent-runner', skipFormat: true });
     expect(tree.exists('apps/agent-runner/agent-runner.spec')).toBe(true);
     const spec = tree.read('apps/agent-runner/agent-runner.spec', 'utf-8') as string;
-    expect(spec).toContain('"jwt",  # pyjwt');
-    expect(spec).toContain('"grpc",  # grpcio');
-    expect(spec).toContain('"google.protobuf",  # protobuf');
+    // Distributions, turned into modules at build time by the environment that builds.
+    expect(spec).toMatch(/distributions = \[\n\s+"pyjwt",\n\s+"grpcio",\n\s+"protobuf",\n\]\nhiddenimports = stigmer_spec\.modules_of\(distributions\)/);
     expect(spec).toMatch(/for package in \[\n\s+"graphton",\n\]:\n\s+hiddenimports \+= collect_submodules\(package\)/);
-    expect(spec).toMatch(/pathex=\[SERVICE_DIR\] \+ \[os\.path\.join\(SERVICE_DIR, p\) for p in \[\n\s+"\.\.\/\.\.\/libs\/graphton",\n\s+\]\]/);
-    expect(spec).toContain('[os.path.join(SERVICE_DIR, "main.py")]');
+    // The service's folder and the library are on sys.path before collect_submodules runs.
+    expect(spec).toMatch(/PATHS = stigmer_spec\.put_on_path\(\[SERVICE_DIR\] \+ \[os\.path\.join\(SERVICE_DIR, p\) for p in \[\n\s+"\.\.\/\.\.\/libs\/graphton",\n\]\]\)/);
+    expect(spec.indexOf('PATHS = stigmer_spec.put_on_path')).toBeLessThan(spec.indexOf('collect_submodules(package)'));
+    expect(spec).toContain('ENTRY = "main.py"');
+    expect(spec).toContain('hookspath=[stigmer_spec.HOOKS_DIR],');
     expect(spec).toContain('name="agent-runner",');
     expect(isUneditedGeneratedSpec(spec)).toBe(true);
   });
@@ -127,7 +129,7 @@ describe('binarySpecGenerator', () => {
     await binarySpecGenerator(tree, { project: 'agent-runner', skipFormat: true });
     tree.write('apps/agent-runner/pyproject.toml', (tree.read('apps/agent-runner/pyproject.toml', 'utf-8') as string).replace('grpcio = "^1.60"\n', 'grpcio = "^1.60"\nPyYAML = "^6"\n'));
     await binarySpecGenerator(tree, { project: 'agent-runner', skipFormat: true });
-    expect(tree.read('apps/agent-runner/agent-runner.spec', 'utf-8')).toContain('"yaml",  # PyYAML');
+    expect(tree.read('apps/agent-runner/agent-runner.spec', 'utf-8')).toContain('    "PyYAML",\n');
   });
 
   it('writes no second spec when a hand-written PyInstaller spec exists', async () => {
@@ -143,7 +145,7 @@ describe('binarySpecGenerator', () => {
     await binarySpecGenerator(tree, { project: 'agent-runner', name: 'runner', entry: 'serve.py', skipFormat: true });
     const spec = tree.read('apps/agent-runner/runner.spec', 'utf-8') as string;
     expect(spec).toContain('name="runner",');
-    expect(spec).toContain('[os.path.join(SERVICE_DIR, "serve.py")]');
+    expect(spec).toContain('ENTRY = "serve.py"');
     expect((tree.read('apps/agent-runner/.gitignore', 'utf-8') as string).split('\n')).not.toContain('/runner');
   });
 
@@ -179,10 +181,10 @@ describe('binarySpecGenerator', () => {
     tree.write('apps/api/app.py', 'import yaml\n');
     await binarySpecGenerator(tree, { project: 'api', skipFormat: true });
     const spec = tree.read('apps/api/api.spec', 'utf-8') as string;
-    expect(spec).toContain('"yaml",  # PyYAML');
+    expect(spec).toContain('"PyYAML",');
     expect(spec).toContain('"graphton",');
     expect(spec).toContain('"../../libs/graphton",');
-    expect(spec).toContain('[os.path.join(SERVICE_DIR, "app.py")]');
+    expect(spec).toContain('ENTRY = "app.py"');
     expect(tree.exists('apps/api/pyproject.toml')).toBe(false);
   });
 
@@ -217,5 +219,48 @@ describe('binarySpecGenerator', () => {
     const inPoetryGroup = doc.tool?.poetry?.group?.dev?.dependencies?.pyinstaller !== undefined;
     const inDependencyGroup = (doc['dependency-groups']?.dev ?? []).some((r: string) => r.startsWith('pyinstaller'));
     expect(inPoetryGroup || inDependencyGroup).toBe(true);
+  });
+
+  it('takes the entry from [project.scripts] and checks its module exists', async () => {
+    addProjectConfiguration(tree, 'api', { root: 'apps/api', targets: {} });
+    tree.write('apps/api/pyproject.toml', '[project]\nname = "api"\ndependencies = []\n\n[project.scripts]\napi = "api.cli:main"\n');
+    tree.write('apps/api/api/__init__.py', '');
+    tree.write('apps/api/api/cli.py', 'import argparse\n\ndef main():\n    argparse.ArgumentParser().parse_args()\n');
+    await binarySpecGenerator(tree, { project: 'api', skipFormat: true });
+    expect(tree.read('apps/api/api.spec', 'utf-8')).toContain('ENTRY = "api.cli:main"');
+    tree.write('apps/api/pyproject.toml', '[project]\nname = "api"\ndependencies = []\n\n[tool.poetry.scripts]\napi = "api.missing:main"\n');
+    await expect(binarySpecGenerator(tree, { project: 'api', skipFormat: true, force: true })).rejects.toThrow(/module api\.missing is not in apps\/api/);
+  });
+
+  it('refuses an entry module that only defines functions, with the --entry that fixes it', async () => {
+    tree.write('apps/agent-runner/agent_runner/__init__.py', '');
+    tree.write('apps/agent-runner/agent_runner/cli.py', '"""CLI."""\nimport sys\n\nVERSION = "1"\n\n\ndef main():\n    print(sys.argv)\n');
+    await expect(binarySpecGenerator(tree, { project: 'agent-runner', entry: 'agent_runner/cli.py', skipFormat: true })).rejects.toThrow(
+      /only defines functions .*pass --entry agent_runner\.cli:main/,
+    );
+    expect(tree.exists('apps/agent-runner/agent-runner.spec')).toBe(false);
+    await binarySpecGenerator(tree, { project: 'agent-runner', entry: 'agent_runner.cli:main', skipFormat: true });
+    expect(tree.read('apps/agent-runner/agent-runner.spec', 'utf-8')).toContain('ENTRY = "agent_runner.cli:main"');
+  });
+
+  it('proposes a smoke run when the service handles --version', async () => {
+    tree.write('apps/agent-runner/main.py', 'import argparse\np = argparse.ArgumentParser()\np.add_argument("--version", action="version", version="0.1.0")\np.parse_args()\n');
+    await binarySpecGenerator(tree, { project: 'agent-runner', skipFormat: true });
+    expect(tree.read('apps/agent-runner/agent-runner.spec', 'utf-8')).toContain('# stigmer-test: {"args":["--version"],"expectedOutput":"0\\\\.1\\\\.0"}');
+  });
+
+  it('--update adds the modules test-binary found missing and keeps the user\'s edits', async () => {
+    await binarySpecGenerator(tree, { project: 'agent-runner', skipFormat: true });
+    const edited = `${tree.read('apps/agent-runner/agent-runner.spec', 'utf-8')}# my edit\n`;
+    tree.write('apps/agent-runner/agent-runner.spec', edited);
+    tree.write('apps/agent-runner/build/agent-runner.missing-imports.json', JSON.stringify({ modules: ['redis.asyncio'] }));
+    await binarySpecGenerator(tree, { project: 'agent-runner', update: true, skipFormat: true });
+    const updated = tree.read('apps/agent-runner/agent-runner.spec', 'utf-8') as string;
+    expect(updated).toMatch(/# stigmer: traced imports.*\nhiddenimports \+= \[\n    "redis\.asyncio",\n\]\n# stigmer: end of traced imports/);
+    expect(updated).toContain('# my edit\n');
+    expect(updated.replace(/\s+"redis\.asyncio",/, '')).toBe(edited);
+    // Idempotent: a second --update adds nothing twice.
+    await binarySpecGenerator(tree, { project: 'agent-runner', update: true, skipFormat: true });
+    expect(tree.read('apps/agent-runner/agent-runner.spec', 'utf-8')).toBe(updated);
   });
 });

@@ -14,6 +14,7 @@ export interface BinarySpecOptions {
   name?: string;
   entry?: string;
   force?: boolean;
+  update?: boolean;
   skipFormat?: boolean;
 }
 
@@ -31,6 +32,7 @@ export async function binarySpecGenerator(tree: Tree, options: BinarySpecOptions
     binaryName,
     entry: options.entry,
     force: options.force === true,
+    update: options.update === true,
   });
   // Outputs live in dist/ and build/ only: no entry for the binary's bare name, which would hide a package
   // folder of the same name (binary api, package api/) from git and from Nx's file map.

@@ -3,19 +3,27 @@ import { logger } from '@nx/devkit';
 import * as fs from 'fs-extra';
 import { hostTarget } from '../../utils/artifacts';
 import { StigmerError } from '../../utils/errors';
-import { joinPath } from '../../utils/workspace-files';
+import { diskFiles, joinPath } from '../../utils/workspace-files';
+import { findLocalPackages } from './local-packages';
 import type { BinaryRuntime, BuildOutput, BuildRequest, ProjectRef, SpecInfo } from '../types';
 import { resolvePythonEnvironment } from './environment';
 import { generatePythonSpec } from './generate';
-import { LOCK_FILES } from './project-metadata';
+import { LOCK_FILES, PythonProjectMetadata } from './project-metadata';
 import { runPyInstaller } from './pyinstaller';
 import { toolchainKeyCommand } from './toolchain-key';
-import { binaryNameFromSpec, looksLikePyInstallerSpec } from './spec-file';
+import { binaryNameFromSpec, looksLikePyInstallerSpec, smokeProposalOf } from './spec-file';
 import { missingModuleHint, verifyPythonBinary } from './verify';
 
 /** PyInstaller's work folder for a service: build/ beside its sources, kept between builds. */
 function workPath(project: ProjectRef): string {
   return path.join(project.absRoot, 'build');
+}
+
+/** Where the service's own and local packages live (absolute), as the spec puts them on the path. */
+function sourceRoots(project: ProjectRef, metadata: PythonProjectMetadata): string[] {
+  const files = diskFiles(project.workspaceRoot);
+  const roots = [project.root, ...metadata.dependencies.filter((d) => d.localPath).map((d) => joinPath(project.root, d.localPath as string))];
+  return [...new Set(roots.flatMap((root) => [root, findLocalPackages(files, root).importRoot]))].map((root) => path.join(project.workspaceRoot, root));
 }
 
 /** Python services, bundled by PyInstaller from the service's .spec file. */
@@ -28,7 +36,8 @@ export const pythonRuntime: BinaryRuntime = {
   readSpec(specFile: string, content: string): SpecInfo | undefined {
     if (!specFile.endsWith('.spec') || !looksLikePyInstallerSpec(content)) return undefined;
     const binaryName = binaryNameFromSpec(content, specFile);
-    return { specFile: path.posix.basename(specFile), binaryName, binaryFiles: [binaryName + (process.platform === 'win32' ? '.exe' : '')] };
+    const smoke = smokeProposalOf(content);
+    return { specFile: path.posix.basename(specFile), binaryName, binaryFiles: [binaryName + (process.platform === 'win32' ? '.exe' : '')], ...(smoke ? { smoke } : {}) };
   },
 
   detect(tree, projectRoot) {
@@ -79,6 +88,7 @@ export const pythonRuntime: BinaryRuntime = {
       progress,
       timeoutMs: request.timeoutMs,
       verbose: options.verbose === true,
+      sourceRoots: sourceRoots(project, environment.metadata),
     });
     const binaryPath = path.join(request.stagingDir, spec.binaryName + (process.platform === 'win32' ? '.exe' : ''));
     const stat = await fs.stat(binaryPath).catch(() => undefined);

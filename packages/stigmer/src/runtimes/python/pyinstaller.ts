@@ -20,6 +20,8 @@ export interface PyInstallerRun {
   timeoutMs?: number;
   /** Print PyInstaller's own log lines as they come. */
   verbose?: boolean;
+  /** Folders of the service's own and local packages: a module there that does not compile fails the build. */
+  sourceRoots?: string[];
 }
 
 /**
@@ -64,8 +66,9 @@ export async function runPyInstaller(request: PyInstallerRun): Promise<void> {
   }
   if (result.exitCode !== 0) {
     if (!request.verbose) console.error(lastLines(result.stdout + '\n' + result.stderr, 30, '\n'));
-    throw new StigmerError(`PyInstaller failed on ${path.basename(request.specPath)}: ${pyInstallerError(result.stdout + '\n' + result.stderr)}`);
+    throw new StigmerError(`PyInstaller failed on ${path.basename(request.specPath)}: ${pyInstallerError(result.stdout + '\n' + result.stderr, request.cwd)}`);
   }
+  await failOnInvalidSources(request);
   // PyInstaller only warns about a hidden import it cannot find; the binary would then fail at run time.
   // Hooks of third-party packages name optional modules too: only the spec's own names are an error.
   const specText = fs.readFileSync(request.specPath, 'utf8');
@@ -77,15 +80,45 @@ export async function runPyInstaller(request: PyInstallerRun): Promise<void> {
   }
 }
 
+/**
+ * PyInstaller only warns about a module of the service that does not compile ("invalid module named ..."),
+ * and the binary then dies at run time with "No module named ...". Such a module in the service's own or
+ * local packages fails the build, naming its file and line.
+ */
+async function failOnInvalidSources(request: PyInstallerRun): Promise<void> {
+  const name = path.basename(request.specPath).replace(/\.spec$/, '');
+  const warnings = await fs.promises.readFile(path.join(request.workPath, name, `warn-${name}.txt`), 'utf8').catch(() => '');
+  for (const match of warnings.matchAll(/^invalid module named (\S+)/gm)) {
+    const relative = match[1].replace(/\./g, path.sep);
+    const file = (request.sourceRoots ?? [])
+      .flatMap((root) => [path.join(root, `${relative}.py`), path.join(root, relative, '__init__.py')])
+      .find((candidate) => fs.existsSync(candidate));
+    if (!file) continue;
+    const compiled = await run(request.python, ['-c', 'import sys; compile(open(sys.argv[1], "rb").read(), sys.argv[1], "exec")', file]);
+    const where = path.relative(request.cwd, file);
+    if (compiled.exitCode === 0) continue;
+    const output = `${compiled.stdout}\n${compiled.stderr}`;
+    const line = /File ".*", line (\d+)/.exec(output)?.[1];
+    const message = output.split(/\r?\n/).map((l) => l.trim()).filter((l) => /^\w*(Error|Exception)\b/.test(l)).pop() ?? 'it does not compile';
+    throw new StigmerError(`${message} in ${where}${line ? ` line ${line}` : ''} (module ${match[1]}, which the binary would lack): fix it and run again.`);
+  }
+}
+
 /** The line of PyInstaller's output that says what went wrong, with a hint where we know the fix. */
-export function pyInstallerError(output: string): string {
+export function pyInstallerError(output: string, cwd = '.'): string {
   const lines = output.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
   const errorLine =
     [...lines].reverse().find((l) => /^(\w+\.)*\w*(Error|Exception)\b.*:/.test(l) || /^\d*\s*ERROR:/.test(l)) ?? lastLines(output, 1);
   const message = errorLine.replace(/^\d+\s+/, '');
-  if (/SyntaxError|IndentationError|NameError/.test(message)) {
-    const where = [...lines].reverse().find((l) => /File ".*\.spec", line \d+/.test(l));
-    return `${message}${where ? ` (${where.replace(/^File /, '')})` : ''}: fix the spec and run again.`;
+  if (/SyntaxError|IndentationError|NameError|TabError/.test(message)) {
+    // The culprit is the last file named before the error: the spec, or a source PyInstaller analysed.
+    const index = lines.lastIndexOf(errorLine);
+    const where = lines.slice(0, index).reverse().map((l) => /^File "(.*)", line (\d+)/.exec(l)).find(Boolean);
+    if (where && !where[1].endsWith('.spec')) {
+      const file = path.isAbsolute(where[1]) ? path.relative(cwd, where[1]) : where[1];
+      return `${message} in ${file} line ${where[2]}: fix it and run again (the spec is fine).`;
+    }
+    return `${message}${where ? ` ("${where[1]}", line ${where[2]})` : ''}: fix the spec and run again.`;
   }
   if (/Unable to find|script .* does not exist|not found/i.test(message)) return `${message}: check the paths in the spec.`;
   return `${message}: see PyInstaller's output above for details.`;

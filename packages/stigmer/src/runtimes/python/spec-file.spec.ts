@@ -3,9 +3,13 @@ import {
   DEFAULT_EXCLUDES,
   isUneditedGeneratedSpec,
   looksLikePyInstallerSpec,
+  addTracedImports,
+  entryOfSpec,
   pyString,
   PythonSpecModel,
   renderPythonSpec,
+  smokeProposalOf,
+  tracedImportsOf,
 } from './spec-file';
 
 function model(overrides: Partial<PythonSpecModel> = {}): PythonSpecModel {
@@ -14,13 +18,8 @@ function model(overrides: Partial<PythonSpecModel> = {}): PythonSpecModel {
     binaryName: 'agent-runner',
     entry: 'main.py',
     pathex: ['../../libs/graphton'],
-    hiddenImports: [
-      ['jwt', 'pyjwt'],
-      ['grpc', 'grpcio'],
-      ['google.protobuf', 'protobuf'],
-    ],
+    distributions: ['pyjwt', 'grpcio', 'protobuf'],
     collectSubmodules: ['graphton'],
-    copyMetadata: ['pyjwt', 'grpcio', 'protobuf'],
     excludes: ['tkinter', 'matplotlib'],
     ...overrides,
   };
@@ -43,38 +42,55 @@ function listAfter(spec: string, opening: string): string {
 describe('renderPythonSpec', () => {
   const spec = renderPythonSpec(model());
 
-  it('declares the hidden imports with their distribution as a comment', () => {
-    const list = listAfter(spec, 'hiddenimports = [');
-    expect(list).toContain('"jwt",  # pyjwt');
-    expect(list).toContain('"grpc",  # grpcio');
-    expect(list).toContain('"google.protobuf",  # protobuf');
+  it('lists the declared distributions and turns them into modules at build time', () => {
+    expect(listAfter(spec, 'distributions = [')).toBe('[\n    "pyjwt",\n    "grpcio",\n    "protobuf",\n]');
+    expect(spec).toContain('hiddenimports = stigmer_spec.modules_of(distributions)\n');
   });
 
-  it('collects the submodules of local packages in a loop', () => {
+  it('puts the service and library paths on sys.path before collecting submodules', () => {
     expect(spec).toMatch(/for package in \[\n\s+"graphton",\n\]:\n\s+hiddenimports \+= collect_submodules\(package\)/);
+    expect(spec.indexOf('stigmer_spec.put_on_path(')).toBeLessThan(spec.indexOf('collect_submodules(package)'));
+    expect(spec).toContain('pathex=PATHS,');
   });
 
   it('copies the metadata of the distributions', () => {
-    expect(spec).toMatch(/for distribution in \[\n\s+"pyjwt",\n\s+"grpcio",\n\s+"protobuf",\n\]:\n\s+datas \+= copy_metadata\(distribution\)/);
+    expect(spec).toMatch(/for distribution in distributions:\n\s+datas \+= copy_metadata\(distribution\)/);
   });
 
-  it('lists the excludes and passes them to Analysis', () => {
-    expect(listAfter(spec, 'excludes = [')).toBe('[\n    "tkinter",\n    "matplotlib",\n]');
+  it('points PyInstaller at the hooks shipped with the plugin, and fails clearly without stigmer', () => {
+    expect(spec).toContain('hookspath=[stigmer_spec.HOOKS_DIR],');
+    expect(spec).toMatch(/except ImportError:\n\s+raise SystemExit\("agent-runner\.spec is built by stigmer: run \\"nx run agent-runner:build-binary\\"/);
+  });
+
+  it('lists the excludes, less what the service declares, and passes them to Analysis', () => {
+    expect(listAfter(spec, 'excludes = stigmer_spec.without_declared([')).toBe('[\n    "tkinter",\n    "matplotlib",\n]');
     expect(spec).toContain('excludes=excludes,');
   });
 
-  it('puts the entry script, the local library paths and the binary name in place', () => {
-    expect(spec).toContain('[os.path.join(SERVICE_DIR, "main.py")]');
+  it('puts the entry, the local library paths and the binary name in place', () => {
+    expect(spec).toContain('ENTRY = "main.py"\n');
+    expect(spec).toContain('[stigmer_spec.entry_script(ENTRY, SERVICE_DIR, workpath)]');
+    expect(entryOfSpec(spec)).toBe('main.py');
+    expect(entryOfSpec(renderPythonSpec(model({ entry: 'api.cli:main' })))).toBe('api.cli:main');
+    expect(entryOfSpec("a = Analysis(['serve.py'])")).toBe('serve.py');
     expect(spec).toContain('"../../libs/graphton",');
     expect(spec).toMatch(/exe = EXE\([\s\S]*\n    name="agent-runner",\n[\s\S]*\n\)\n$/);
   });
 
   it('renders empty lists as []', () => {
-    const empty = renderPythonSpec(model({ hiddenImports: [], collectSubmodules: [], copyMetadata: [], excludes: [], pathex: [] }));
-    expect(empty).toContain('hiddenimports = []\n');
+    const empty = renderPythonSpec(model({ distributions: [], collectSubmodules: [], excludes: [], pathex: [] }));
+    expect(empty).toContain('distributions = []\n');
     expect(empty).toContain('for package in []:');
-    expect(empty).toContain('excludes = []\n');
-    expect(empty).toContain('for p in []]');
+    expect(empty).toContain('without_declared([], hiddenimports)');
+    expect(empty).toContain('for p in []])');
+  });
+
+  it('writes a proposed smoke run that reads back, and none when there is none', () => {
+    const withSmoke = renderPythonSpec(model({ smoke: { args: ['--version'], expectedOutput: '1\\.4\\.0' } }));
+    expect(smokeProposalOf(withSmoke)).toEqual({ args: ['--version'], expectedOutput: '1\\.4\\.0' });
+    expect(smokeProposalOf(spec)).toBeUndefined();
+    expect(smokeProposalOf('# stigmer-test: {"args": "not a list"}\n')).toBeUndefined();
+    expect(smokeProposalOf('# stigmer-test: {broken\n')).toBeUndefined();
   });
 
   it('is a PyInstaller spec, whose binary name reads back', () => {
@@ -107,7 +123,7 @@ describe('isUneditedGeneratedSpec', () => {
 
   it('is false after any edit', () => {
     expect(isUneditedGeneratedSpec(spec + 'print("hi")\n')).toBe(false);
-    expect(isUneditedGeneratedSpec(spec.replace('"jwt"', '"jwt2"'))).toBe(false);
+    expect(isUneditedGeneratedSpec(spec.replace('"pyjwt"', '"pyjwt2"'))).toBe(false);
     expect(isUneditedGeneratedSpec(spec.replace('console=True', 'console=False'))).toBe(false);
     expect(isUneditedGeneratedSpec(spec.slice(0, -1))).toBe(false);
   });
@@ -145,7 +161,7 @@ describe('pyString', () => {
     expect(nameLines[0].replace(tokens[0], '')).toBe('    name=,');
 
     // the entry stays one literal too, on one line
-    const entryLine = spec.split('\n').find((line) => line.includes('os.path.join(SERVICE_DIR, "main.py'));
+    const entryLine = spec.split('\n').find((line) => line.startsWith('ENTRY = "main.py'));
     expect(entryLine).toBeDefined();
     expect(stringTokens(entryLine as string)).toHaveLength(1);
     // nothing of the hostile values reaches code outside a string or comment
@@ -190,5 +206,21 @@ describe('looksLikePyInstallerSpec', () => {
 
   it('is true for a hand-written PyInstaller spec', () => {
     expect(looksLikePyInstallerSpec("a = Analysis(['main.py'])\npyz = PYZ(a.pure)\nexe = EXE(pyz, a.scripts, name='x')\n")).toBe(true);
+  });
+});
+
+describe('traced imports block', () => {
+  it('adds modules once, sorted, inside the block of a generated spec', () => {
+    const spec = renderPythonSpec(model());
+    expect(tracedImportsOf(spec)).toEqual([]);
+    const once = addTracedImports(spec, ['redis.asyncio', 'a.b']);
+    expect(tracedImportsOf(once)).toEqual(['a.b', 'redis.asyncio']);
+    expect(addTracedImports(once, ['redis.asyncio'])).toBe(once);
+  });
+
+  it('adds the block before Analysis in a hand-written spec', () => {
+    const handWritten = "a = Analysis(['main.py'], hiddenimports=hiddenimports)\npyz = PYZ(a.pure)\n";
+    const updated = addTracedImports(`hiddenimports = []\n${handWritten}`, ['x.y']);
+    expect(updated).toMatch(/^hiddenimports = \[\]\n# stigmer: traced imports[^\n]*\nhiddenimports \+= \[\n    "x\.y",\n\]\n# stigmer: end of traced imports\n\na = Analysis/);
   });
 });

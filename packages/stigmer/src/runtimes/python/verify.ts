@@ -1,20 +1,32 @@
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { run } from '../../utils/process';
+import * as fs from 'fs-extra';
+import { lastLines, run } from '../../utils/process';
 import { diskFiles, joinPath } from '../../utils/workspace-files';
-import type { CheckResult, VerifyRequest } from '../types';
+import type { CheckResult, ProjectRef, VerifyRequest } from '../types';
 import { resolvePythonEnvironment } from './environment';
-import { importNamesOf, sitePackagesOf } from './import-names';
-import { findLocalPackages } from './local-packages';
+import { findLocalPackages, LocalPackages } from './local-packages';
 import { helperScript } from './pyinstaller';
+import { DEFAULT_EXCLUDES, entryOfSpec } from './spec-file';
 
 interface ArchiveContents {
   entries: string[];
   modules: string[];
 }
 
+/** What stigmer_spec.py says a distribution installs in the environment (null: not installed there). */
+export type DistributionModules = Record<string, { modules: string[]; namespace: boolean } | null>;
+
+/** One module a traced run imported: its real file and whether it came from site-packages, the stdlib or sources. */
+export interface TracedModule {
+  file: string;
+  kind: 'site' | 'stdlib' | 'source';
+}
+
 /**
- * Every declared runtime dependency and every module of the local packages must be inside the binary.
- * Read with PyInstaller's own archive reader, from the environment that built it.
+ * Every declared runtime dependency, every module of the service's own and local packages, and every module
+ * the service imported in a traced run must be inside the binary. Read with PyInstaller's own archive reader,
+ * from the environment that built it.
  */
 export async function verifyPythonBinary(request: VerifyRequest): Promise<CheckResult[]> {
   const { project, spec, binaryPath, options } = request;
@@ -27,36 +39,195 @@ export async function verifyPythonBinary(request: VerifyRequest): Promise<CheckR
     const reason = listing.stderr.trim().split(/\r?\n/).pop();
     return [{ name: 'archive', ok: false, detail: `${path.basename(binaryPath)} is not a readable PyInstaller executable (${reason}): rebuild it with build-binary.` }];
   }
-  const contents = JSON.parse(listing.stdout) as ArchiveContents;
-  const has = inArchive(contents);
+  const has = inArchive(JSON.parse(listing.stdout) as ArchiveContents);
   const { metadata } = environment;
-  const sitePackages = sitePackagesOf(environment.venvDir ?? path.dirname(path.dirname(environment.python)));
+  const files = diskFiles(project.workspaceRoot);
   const checks: CheckResult[] = [];
-  for (const dependency of metadata.dependencies) {
-    if (dependency.localPath) {
-      const local = findLocalPackages(diskFiles(project.workspaceRoot), joinPath(project.root, dependency.localPath));
-      const missing = local.modules.filter((module) => !has(module));
-      const packages = local.packages.join(', ') || dependency.name;
-      checks.push({
-        name: `local package ${packages}`,
-        ok: local.packages.length > 0 && missing.length === 0,
-        detail: !local.packages.length
-          ? `local dependency ${dependency.localPath} holds no Python package: fix the path in ${dependency.declaredIn}.`
-          : missing.length
-            ? `module ${missing[0]}${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''} of local package ${packages} is not in the binary: add "hiddenimports += collect_submodules('${missing[0].split('.')[0]}')" to ${spec.specFile}.`
-            : `${local.modules.length} modules inside`,
-      });
-      continue;
+
+  // The service's own packages first: an app loaded by import string ("api.app:app") is only found here.
+  const own = findLocalPackages(files, project.root);
+  if (own.packages.length) checks.push(packageCheck('service package', own, has, spec.specFile, project.root));
+  const locals: LocalPackages[] = [];
+  for (const dependency of metadata.dependencies.filter((d) => d.localPath)) {
+    const local = findLocalPackages(files, joinPath(project.root, dependency.localPath as string));
+    locals.push(local);
+    if (!local.packages.length) {
+      checks.push({ name: `local package ${dependency.name}`, ok: false, detail: `local dependency ${dependency.localPath} holds no Python package: fix the path in ${dependency.declaredIn}.` });
+    } else {
+      checks.push(packageCheck('local package', local, has, spec.specFile, project.root));
     }
-    const importNames = importNamesOf(dependency.name, sitePackages);
-    const missing = importNames.filter((name) => !has(name));
-    checks.push({
-      name: `dependency ${dependency.name}`,
-      ok: missing.length === 0,
-      detail: missing.length
-        ? `dependency ${dependency.name} (import ${missing.join(', ')}) is not in the binary: add ${missing.map((m) => `'${m}'`).join(', ')} to hiddenimports in ${spec.specFile}.`
-        : `import ${importNames.join(', ')} inside`,
+  }
+
+  const packaged = [...new Set(metadata.dependencies.filter((d) => !d.localPath).map((d) => d.name))];
+  if (packaged.length) {
+    const described = await describeDistributions(environment.python, packaged);
+    for (const name of packaged) checks.push(dependencyCheck(name, described[name], has, spec.specFile));
+  }
+
+  if (options.trace !== false) {
+    const specText = await fs.readFile(path.join(project.absRoot, spec.specFile), 'utf8');
+    const entry = entryOfSpec(specText);
+    const commands: TraceCommand[] = [];
+    // The smoke command runs where the smoke run does: "smoke": false (a binary that needs a server) skips both.
+    if (entry && options.smoke !== false) commands.push({ label: 'smoke', argv: entryCommand(environment.python, project, entry, (options.args as string[] | undefined) ?? []), strict: true });
+    const traceCommand = options.traceCommand as string[] | undefined;
+    if (traceCommand?.length) {
+      commands.push({ label: 'traceCommand', argv: traceCommand[0] === 'python' ? [environment.python, ...traceCommand.slice(1)] : traceCommand, strict: false });
+    }
+    const sourceRoots = [project.absRoot, ...locals.map((l) => path.join(project.workspaceRoot, l.importRoot))];
+    const missing = new Set<string>();
+    for (const command of commands) {
+      const result = await traceImports(command, project, sourceRoots, options);
+      const lacking = missingFromTrace(result.modules, has, sourceRoots, command.strict);
+      lacking.forEach((m) => missing.add(m));
+      checks.push(...traceChecks(command, result, lacking, spec.specFile, project));
+    }
+    // What --update adds to the spec's traced-imports block.
+    await fs.outputJson(path.join(project.absRoot, 'build', `${spec.binaryName}.missing-imports.json`), { modules: [...missing].sort() }, { spaces: 2 });
+  }
+  return checks;
+}
+
+function packageCheck(kind: string, local: LocalPackages, has: (m: string) => boolean, specFile: string, projectRoot: string): CheckResult {
+  const missing = local.modules.filter((module) => !has(module));
+  const packages = local.packages.join(', ');
+  const where = path.posix.relative(projectRoot || '.', local.importRoot || '.') || '.';
+  return {
+    name: `${kind} ${packages}`,
+    ok: missing.length === 0,
+    detail: missing.length
+      ? `module ${missing[0]}${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''} of ${kind} ${packages} is not in the binary: add "hiddenimports += collect_submodules('${missing[0].split('.')[0]}')" to ${specFile} (and '${where}' to its paths).`
+      : `${local.modules.length} modules inside`,
+  };
+}
+
+/**
+ * A regular distribution is inside when all its top-level modules are. A namespace-package distribution
+ * (langgraph, opentelemetry-*) is inside when part of it is: which of its modules the service really
+ * imports is the import trace's job, not a demand for every subpackage it ships.
+ */
+export function dependencyCheck(name: string, described: DistributionModules[string] | undefined, has: (m: string) => boolean, specFile: string): CheckResult {
+  if (!described) {
+    return { name: `dependency ${name}`, ok: true, detail: `not installed in the build environment (an environment marker?): nothing of it to check` };
+  }
+  const inside = described.modules.filter(has);
+  const missing = described.modules.filter((m) => !has(m));
+  if (described.namespace) {
+    return inside.length
+      ? { name: `dependency ${name}`, ok: true, detail: `namespace package: ${inside.length} of ${described.modules.length} modules inside` }
+      : { name: `dependency ${name}`, ok: false, detail: `dependency ${name} (import ${described.modules.slice(0, 3).join(', ')}${described.modules.length > 3 ? ', ...' : ''}) is not in the binary: add "${name}" to the distributions of ${specFile}.` };
+  }
+  return missing.length
+    ? { name: `dependency ${name}`, ok: false, detail: `dependency ${name} (import ${missing.join(', ')}) is not in the binary: add "${name}" to the distributions of ${specFile} (or ${missing.map((m) => `'${m}'`).join(', ')} to hiddenimports).` }
+    : { name: `dependency ${name}`, ok: true, detail: `import ${described.modules.join(', ')} inside` };
+}
+
+/** Distribution -> modules, from installed metadata, asked of the environment's own interpreter. */
+export async function describeDistributions(python: string, names: string[]): Promise<DistributionModules> {
+  const result = await run(python, [helperScript('stigmer_spec.py'), 'modules', ...names]);
+  if (result.exitCode !== 0) throw new Error(`stigmer_spec.py modules failed with ${python}: ${lastLines(result.stderr, 2)}`);
+  return JSON.parse(result.stdout) as DistributionModules;
+}
+
+interface TraceCommand {
+  label: 'smoke' | 'traceCommand';
+  argv: string[];
+  /** Smoke: every module from site-packages counts. A configured command (tests): only packages the binary holds part of. */
+  strict: boolean;
+}
+
+interface TraceResult {
+  exitCode: number | null;
+  timedOut: boolean;
+  output: string;
+  modules: Record<string, TracedModule>;
+}
+
+/** The service's entry, run by its own interpreter: a script, or a console-script entry `package.module:function`. */
+export function entryCommand(python: string, project: ProjectRef, entry: string, args: string[]): string[] {
+  const script = /^\s*([A-Za-z_][\w.]*)\s*:\s*([A-Za-z_][\w.]*)\s*$/.exec(entry);
+  if (script && !entry.endsWith('.py')) {
+    const [head] = script[2].split('.');
+    return [python, '-c', `import sys\nfrom ${script[1]} import ${head}\nsys.exit(${script[2]}())`, ...args];
+  }
+  return [python, path.join(project.absRoot, entry), ...args];
+}
+
+/** Runs a command with stigmer's import recorder (a sitecustomize on a private PYTHONPATH); collects every process's modules. */
+async function traceImports(command: TraceCommand, project: ProjectRef, sourceRoots: string[], options: Record<string, unknown>): Promise<TraceResult> {
+  const output = await fs.mkdtemp(path.join(os.tmpdir(), 'stigmer-trace-'));
+  try {
+    const { PYTHONHOME, PYTHONPATH, ...env } = process.env;
+    void PYTHONHOME, PYTHONPATH;
+    const result = await run(command.argv[0], command.argv.slice(1), {
+      cwd: project.absRoot,
+      env: {
+        ...env,
+        ...((options.env as Record<string, string> | undefined) ?? {}),
+        // The service's folder and local libraries as the spec puts them on the path: a service that is not installed still imports.
+        PYTHONPATH: [helperScript('import_trace'), ...sourceRoots].join(path.delimiter),
+        STIGMER_IMPORT_TRACE: output,
+      },
+      timeoutMs: ((options.timeout as number | undefined) ?? 60) * 1000 * (command.label === 'traceCommand' ? 5 : 1),
     });
+    const modules: Record<string, TracedModule> = {};
+    for (const file of await fs.readdir(output)) {
+      const recorded = (await fs.readJson(path.join(output, file)).catch(() => ({ modules: {} }))) as { modules: Record<string, TracedModule> };
+      Object.assign(modules, recorded.modules);
+    }
+    return { exitCode: result.exitCode, timedOut: result.timedOut, output: `${result.stdout}\n${result.stderr}`, modules };
+  } finally {
+    await fs.remove(output);
+  }
+}
+
+const MAX_LISTED = 15;
+const TEST_FILE = /(^|\/)(tests?|testing)\/|(^|\/)(test_[^/]*|[^/]*_test|conftest)\.py$/;
+const HARNESS = new Set(['sitecustomize', 'usercustomize', ...DEFAULT_EXCLUDES]);
+
+/**
+ * The traced modules the binary lacks. The standard library is left out: PyInstaller follows its static
+ * imports itself, and in a traced run most stdlib imports come from the interpreter, the test runner or the
+ * recorder, not from the service (noise, not findings). Sources count when they are the service's or its
+ * local libraries' (tests excluded); installed packages count in the smoke run, and in a configured
+ * command (tests) only where the binary holds part of the package (test-only tools are not the service's).
+ */
+export function missingFromTrace(modules: Record<string, TracedModule>, has: (m: string) => boolean, sourceRoots: string[], strict: boolean): string[] {
+  const under = (file: string) => sourceRoots.find((root) => file === root || file.startsWith(root + path.sep));
+  return Object.entries(modules)
+    .filter(([name, module]) => {
+      if (HARNESS.has(name.split('.')[0]) || has(name)) return false;
+      if (module.kind === 'stdlib') return false;
+      if (module.kind === 'source') {
+        const root = under(module.file);
+        return root !== undefined && !TEST_FILE.test(path.relative(root, module.file).split(path.sep).join('/'));
+      }
+      return strict || has(name.split('.')[0]);
+    })
+    .map(([name]) => name)
+    .sort();
+}
+
+function traceChecks(command: TraceCommand, result: TraceResult, missing: string[], specFile: string, project: ProjectRef): CheckResult[] {
+  const shown = command.argv.map((a, i) => (i === 0 ? path.basename(a) : path.isAbsolute(a) ? path.relative(project.absRoot, a) : a.replace(/\n/g, '; '))).join(' ');
+  const name = `import trace (${command.label === 'smoke' ? 'smoke command' : 'traceCommand'})`;
+  if (result.timedOut) {
+    return [{ name, ok: false, detail: `"${shown}" did not exit in time in the service's environment, so its imports are unknown: set test-binary "args" (or "traceCommand") to a command that exits, or "trace": false.` }];
+  }
+  // One line per module, up to a screenful; --update adds them all from build/<binary>.missing-imports.json.
+  const checks: CheckResult[] = missing.slice(0, MAX_LISTED).map((module) => ({
+    name,
+    ok: false,
+    detail: `module ${module} (imported by "${shown}") is not in the binary: add    "${module}",    to the traced imports of ${specFile} (nx g stigmer:binary-spec --project ${project.name} --update adds it).`,
+  }));
+  if (missing.length > MAX_LISTED) {
+    checks.push({ name, ok: false, detail: `${missing.length - MAX_LISTED} more modules imported by "${shown}" are not in the binary: nx g stigmer:binary-spec --project ${project.name} --update adds them all to ${specFile}.` });
+  }
+  if (result.exitCode !== 0) {
+    checks.push({ name, ok: false, detail: `"${shown}" exited ${result.exitCode} in the service's environment, so the trace is incomplete: ${lastLines(result.output, 1) || 'no output'}` });
+  }
+  if (!checks.length) {
+    checks.push({ name, ok: true, detail: `"${shown}" imported ${Object.keys(result.modules).length} modules; every one of the service's is inside` });
   }
   return checks;
 }
@@ -64,8 +235,9 @@ export async function verifyPythonBinary(request: VerifyRequest): Promise<CheckR
 /** A module is inside when the PYZ holds it, or the archive holds it as an extension module or package data. */
 function inArchive(contents: ArchiveContents): (module: string) => boolean {
   const modules = new Set(contents.modules);
-  const entryPrefixes = new Set(contents.entries.map((entry) => entry.replace(/\\/g, '/').replace(/\.(cpython|abi3|cp\d+)[^/]*\.(so|pyd)$|\.(so|pyd)$/, '').replace(/\//g, '.')));
-  return (module) => modules.has(module) || entryPrefixes.has(module) || contents.entries.some((e) => e.replace(/\\/g, '/').startsWith(`${module.replace(/\./g, '/')}/`));
+  const entries = contents.entries.map((entry) => entry.replace(/\\/g, '/'));
+  const entryPrefixes = new Set(entries.map((entry) => entry.replace(/\.(cpython|abi3|cp\d+)[^/]*\.(so|pyd)$|\.(so|pyd)$/, '').replace(/\//g, '.')));
+  return (module) => modules.has(module) || entryPrefixes.has(module) || entries.some((e) => e.startsWith(`${module.replace(/\./g, '/')}/`));
 }
 
 /** The hint for a module that is missing when the binary runs. */

@@ -1,0 +1,95 @@
+// Benchmark rows for a larger Python service: the e2e agent stack (Temporal, LangGraph + LangChain, gRPC stubs
+// in a local library, Redis, httpx, PyJWT, Authlib). Clean, incremental and cache-hit builds, where the time
+// of a build goes (environment, PyInstaller's analysis, bundling), size, and start-up against `python main.py`.
+// Only in the full `npm run bench` (it builds a 60 MB binary several times).
+const path = require('node:path');
+const fs = require('fs-extra');
+const { exec, REPO_ROOT } = require('../scripts/test-workspace');
+
+/** `helpers`: median, s (ms -> "1.23 s") and mb of bench/run.js. */
+function benchPythonStack(ws, { runs, median, s, mb }) {
+  const service = 'services/agent-stack';
+  const fixtures = path.join(REPO_ROOT, 'e2e', 'fixtures', 'python-stack');
+  fs.copySync(path.join(fixtures, 'agent-stack'), ws.path(service));
+  fs.copySync(path.join(fixtures, 'libs', 'agent-rpc'), ws.path('services/libs/agent-rpc'));
+  fs.writeJsonSync(ws.path(service, 'project.json'), { name: 'agent-stack', root: service });
+  fs.writeJsonSync(ws.path('services/libs/agent-rpc/project.json'), { name: 'agent-rpc', root: 'services/libs/agent-rpc' });
+  ws.mustNx(['g', 'stigmer:binary-spec', '--project', 'agent-stack']);
+  ws.commit('agent-stack');
+
+  const samples = { first: [], clean: [], incremental: [], hit: [] };
+  const task = { clean: [], incremental: [], hit: [] };
+  const phases = { clean: [], incremental: [] };
+  const build = (args, kind) => {
+    const result = ws.mustNx(['run', 'agent-stack:build-binary', ...args]);
+    samples[kind].push(result.ms);
+    const duration = runDuration(result.output);
+    if (task[kind] && duration !== undefined) task[kind].push(duration);
+    if (phases[kind]) phases[kind].push(phaseTimes(result.output));
+    return result;
+  };
+  build(['--skip-nx-cache'], 'first');
+  for (let i = 0; i < runs; i++) {
+    build(['--clean', '--skip-nx-cache'], 'clean');
+    // One source file of the service changed: a new hash, so Nx runs the build, which reuses build/.
+    const graph = `${service}/agent_stack/graph.py`;
+    ws.write(graph, `${ws.read(graph)}\n# bench edit ${Date.now()}\n`);
+    build([], 'incremental');
+    fs.removeSync(ws.path(service, 'dist'));
+    const hit = build([], 'hit');
+    if (!/local cache|existing outputs match the cache/.test(hit.output)) throw new Error('agent-stack: expected a cache hit');
+  }
+  const binary = ws.path(service, 'dist', 'agent-stack');
+  const python = ws.path('.stigmer', 'venvs', 'agent-stack', 'bin', 'python');
+  const startup = { binary: [], python: [] };
+  for (let i = 0; i < 7; i++) {
+    startup.binary.push(ws.mustRun(binary, ['--version']).ms);
+    startup.python.push(exec(python, ['main.py', '--version'], ws.path(service)).ms);
+  }
+
+  const clean = median(samples.clean);
+  const taskClean = median(task.clean);
+  console.log(`\nPython agent stack (e2e/fixtures/python-stack: Temporal, LangGraph, gRPC, Redis, httpx, PyJWT, Authlib), ${runs} run${runs > 1 ? 's' : ''} each\n`);
+  console.log('| measure | median | min | max | ratio to clean build |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  const rows = [
+    ['first build (creates the managed environment)', samples.first, clean],
+    ['clean build (--clean)', samples.clean, clean],
+    ['incremental build (one source file changed)', samples.incremental, clean],
+    ['Nx cache hit (dist/ deleted)', samples.hit, clean],
+    ['clean build, Nx task time', task.clean, taskClean],
+    ['incremental build, Nx task time', task.incremental, taskClean],
+    ['Nx cache hit, Nx task time', task.hit, taskClean],
+  ];
+  for (const [name, values, base] of rows.filter(([, values]) => values.length)) {
+    console.log(`| ${name} | ${s(median(values))} | ${s(Math.min(...values))} | ${s(Math.max(...values))} | ${(median(values) / base).toFixed(2)} |`);
+  }
+  console.log('\n| where a build\'s time goes (median) | resolve environment | analyse | bundle |');
+  console.log('| --- | ---: | ---: | ---: |');
+  for (const [name, values] of [['clean build', phases.clean], ['incremental build', phases.incremental]]) {
+    const phase = (key) => s(median(values.map((v) => v[key] ?? 0)));
+    console.log(`| ${name} | ${phase('resolve environment')} | ${phase('analyse')} | ${phase('bundle')} |`);
+  }
+  console.log(`\n| agent-stack binary | size |\n| --- | ---: |\n| dist/agent-stack | ${mb(fs.statSync(binary).size)} |`);
+  console.log(`\n| agent-stack start-up (--version) | median | min | max | ratio to python main.py |`);
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const [name, values] of [['binary', startup.binary], ['python main.py (managed environment)', startup.python]]) {
+    console.log(`| ${name} | ${s(median(values))} | ${s(Math.min(...values))} | ${s(Math.max(...values))} | ${(median(values) / median(startup.python)).toFixed(2)} |`);
+  }
+}
+
+/** Nx's "Run duration" (the task without Nx's start-up), "2m 5.1s", "12.3s" or "950ms"; undefined when Nx printed none. */
+function runDuration(output) {
+  const match = /Run duration:\s+(?:(\d+)m(?!s)\s*)?(?:([\d.]+)(ms|s))?/.exec(output);
+  if (!match || (!match[1] && !match[2])) return undefined;
+  return Number(match[1] ?? 0) * 60000 + Number(match[2] ?? 0) * (match[3] === 'ms' ? 1 : 1000);
+}
+
+/** The phase times stigmer prints: "[stigmer] analyse: 12.3s". */
+function phaseTimes(output) {
+  const times = {};
+  for (const match of output.matchAll(/\[stigmer\] ([a-z ]+): ([\d.]+)s/g)) times[match[1]] = Number(match[2]) * 1000;
+  return times;
+}
+
+module.exports = { benchPythonStack };

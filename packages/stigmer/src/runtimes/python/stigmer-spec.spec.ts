@@ -1,0 +1,116 @@
+import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as fs from 'fs-extra';
+import { helperScript } from './pyinstaller';
+
+/**
+ * python/stigmer_spec.py, run by a real python3 against a fake site-packages: installed distributions with
+ * RECORD files, the way pip writes them.
+ */
+describe('stigmer_spec.py', () => {
+  let site: string;
+
+  function install(dist: string, version: string, files: string[]): void {
+    const distInfo = `${dist.replace(/-/g, '_')}-${version}.dist-info`;
+    for (const file of files) fs.outputFileSync(path.join(site, file), '');
+    fs.outputFileSync(path.join(site, distInfo, 'METADATA'), `Metadata-Version: 2.1\nName: ${dist}\nVersion: ${version}\n`);
+    const record = [...files, `${distInfo}/METADATA`, `${distInfo}/RECORD`, `../../bin/${dist}`].map((f) => `${f},,`).join('\n');
+    fs.outputFileSync(path.join(site, distInfo, 'RECORD'), `${record}\n`);
+  }
+
+  function python(code: string, ...args: string[]): string {
+    const result = spawnSync('python3', ['-c', code, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, PYTHONPATH: [site, path.dirname(helperScript('stigmer_spec.py'))].join(path.delimiter) },
+    });
+    if (result.status !== 0) throw new Error(result.stderr);
+    return result.stdout;
+  }
+
+  function describeDistributions(...names: string[]): Record<string, { modules: string[]; namespace: boolean } | null> {
+    const result = spawnSync('python3', [helperScript('stigmer_spec.py'), 'modules', ...names], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: site } });
+    if (result.status !== 0) throw new Error(result.stderr);
+    return JSON.parse(result.stdout);
+  }
+
+  beforeAll(() => {
+    site = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-site-'));
+    install('PyJWT', '2.8.0', ['jwt/__init__.py', 'jwt/api_jwt.py']);
+    install('protobuf', '4.25.0', ['google/protobuf/__init__.py', 'google/protobuf/message.py', 'google/_upb/_message.abi3.so']);
+    // opentelemetry/instrumentation/__init__.py belongs to another distribution: follow down to fastapi.
+    install('opentelemetry-instrumentation-fastapi', '0.45b0', ['opentelemetry/instrumentation/fastapi/__init__.py', 'opentelemetry/instrumentation/fastapi/version.py']);
+    install('langgraph', '0.2.0', ['langgraph/graph/__init__.py', 'langgraph/graph/state.py', 'langgraph/pregel/__init__.py', 'langgraph/constants.py']);
+    install('PyYAML', '6.0.1', ['yaml/__init__.py', '_yaml/__init__.py']);
+    install('typing-extensions', '4.9.0', ['typing_extensions.py', 'typing_extensions-4.9.0.data/x.txt']);
+  });
+
+  afterAll(() => fs.removeSync(site));
+
+  it('names the modules a distribution installs, following namespace packages down', () => {
+    const described = describeDistributions('pyjwt', 'protobuf', 'opentelemetry-instrumentation-fastapi', 'langgraph', 'pyyaml', 'typing_extensions');
+    expect(described.pyjwt).toEqual({ modules: ['jwt'], namespace: false });
+    expect(described.protobuf).toEqual({ modules: ['google._upb._message', 'google.protobuf'], namespace: true });
+    expect(described['opentelemetry-instrumentation-fastapi']).toEqual({ modules: ['opentelemetry.instrumentation.fastapi'], namespace: true });
+    expect(described.langgraph).toEqual({ modules: ['langgraph.constants', 'langgraph.graph', 'langgraph.pregel'], namespace: true });
+    expect(described.pyyaml).toEqual({ modules: ['_yaml', 'yaml'], namespace: false });
+    expect(described.typing_extensions).toEqual({ modules: ['typing_extensions'], namespace: false });
+  });
+
+  it('says null for a distribution that is not installed, and modules_of skips it with a note', () => {
+    expect(describeDistributions('not-installed')).toEqual({ 'not-installed': null });
+    expect(python('import json, stigmer_spec; print(json.dumps(stigmer_spec.modules_of(["pyjwt", "not-installed"])))').trim()).toBe('["jwt"]');
+  });
+
+  it('keeps a declared package out of the default excludes', () => {
+    expect(python('import stigmer_spec; print(stigmer_spec.without_declared(["tkinter", "pandas"], ["pandas.core", "jwt"]))').trim()).toBe("['tkinter']");
+  });
+
+  it('puts folders first on sys.path, once', () => {
+    expect(python('import sys, stigmer_spec; stigmer_spec.put_on_path(["/a", "/b"]); stigmer_spec.put_on_path(["/a", "/b"]); print(sys.path[:2], sys.path.count("/a"))').trim()).toBe("['/a', '/b'] 1");
+  });
+
+  it('turns a console-script entry into a launcher in the work folder, and leaves a script path alone', () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-work-'));
+    try {
+      const launcher = python('import sys, stigmer_spec; print(stigmer_spec.entry_script(sys.argv[1], "/svc", sys.argv[2]))', 'api.cli:main', work).trim();
+      expect(path.dirname(launcher)).toBe(work);
+      expect(fs.readFileSync(launcher, 'utf8')).toBe('import sys\n\nfrom api.cli import main\n\nif __name__ == "__main__":\n    sys.exit(main())\n');
+      const mtime = fs.statSync(launcher).mtimeMs;
+      python('import sys, stigmer_spec; stigmer_spec.entry_script(sys.argv[1], "/svc", sys.argv[2])', 'api.cli:main', work);
+      expect(fs.statSync(launcher).mtimeMs).toBe(mtime);
+      expect(python('import stigmer_spec; print(stigmer_spec.entry_script("main.py", "/svc", "/w"))').trim()).toBe(path.join('/svc', 'main.py'));
+    } finally {
+      fs.removeSync(work);
+    }
+  });
+
+  it('ships its hooks folder with the temporalio sandbox hook', () => {
+    const hooks = python('import stigmer_spec; print(stigmer_spec.HOOKS_DIR)').trim();
+    expect(fs.readFileSync(path.join(hooks, 'hook-temporalio.worker.workflow_sandbox.py'), 'utf8')).toContain('"temporalio.worker.workflow_sandbox._in_sandbox"');
+  });
+
+  it("import_trace/sitecustomize.py records what a process imports after start-up, with kinds, and no aliases", () => {
+    const output = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-trace-'));
+    const sources = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-src-'));
+    try {
+      fs.outputFileSync(path.join(sources, 'svc', '__init__.py'), 'import sys, jwt\nsys.modules["svc.alias"] = jwt\n');
+      const result = spawnSync('python3', ['-c', 'import svc, xml.dom.minidom'], {
+        encoding: 'utf8',
+        cwd: sources,
+        env: { ...process.env, PYTHONPATH: [path.dirname(helperScript('import_trace/sitecustomize.py')), site, sources].join(path.delimiter), STIGMER_IMPORT_TRACE: output },
+      });
+      expect(result.status).toBe(0);
+      const [file] = fs.readdirSync(output);
+      const { modules } = fs.readJsonSync(path.join(output, file));
+      expect(modules.svc).toEqual({ file: fs.realpathSync(path.join(sources, 'svc', '__init__.py')), kind: 'source' });
+      expect(modules.jwt.kind).toBe('source'); // the fake site folder is not named site-packages
+      expect(modules['xml.dom.minidom'].kind).toBe('stdlib');
+      expect(modules['svc.alias']).toBeUndefined();
+      expect(modules.sys).toBeUndefined();
+    } finally {
+      fs.removeSync(output);
+      fs.removeSync(sources);
+    }
+  });
+});
