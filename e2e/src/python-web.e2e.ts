@@ -68,11 +68,8 @@ describe('uv web service → one binary (e2e)', () => {
     const project = JSON.parse(ws.mustNx(['show', 'project', 'api', '--json']).stdout);
     expect(project.root).toBe('services/api');
     expect(Object.keys(project.targets)).toEqual(expect.arrayContaining(['build-binary', 'test-binary', 'clean-binary']));
-    // DEPENDS ON python-env (issue 9 item 2, "the lock is the law"): the generator re-locks after it adds
-    // PyInstaller to pyproject.toml. Until that lands, lock here as the generator's hint says, so that the
-    // build below never has to rewrite the tracked uv.lock (asserted after the build).
-    ws.mustRun(uv.bin, ['lock', '--directory', 'services/api'], uv.env);
-    ws.write('services/api/api.spec', applyPendingSpecFixes(ws.read('services/api/api.spec')));
+    // The generator re-locked after adding PyInstaller: the build below never has to rewrite the tracked uv.lock.
+    ws.mustRun(uv.bin, ['lock', '--check', '--directory', 'services/api'], uv.env);
     ws.commit('binary spec for api');
   });
 
@@ -188,29 +185,6 @@ function uvTools(): UvTools {
     },
     remove: () => fs.removeSync(configDir),
   };
-}
-
-/**
- * WORKAROUND until the lead merges python-imports (issue 9 items 11 and 12); each fix is applied only
- * while the generated spec still lacks it, and says so, so that the merged branch shows whether it is
- * still needed (then delete this function):
- * - item 11: collect_submodules("api") runs before the service folder is on sys.path, so for a uv app with
- *   `package = false` it returns nothing and "api.app" (loaded by uvicorn from a string) is missing;
- * - item 12: the hidden import for opentelemetry-instrumentation-fastapi is "opentelemetry.instrumentation",
- *   one level short of the instrumentor module its entry point names.
- * The assertions stay as they are: the binary must serve api.app and load the instrumentor by entry point.
- */
-function applyPendingSpecFixes(spec: string): string {
-  let fixed = spec;
-  if (!/sys\.path\.insert\(0, SERVICE_DIR\)/.test(fixed) && /collect_submodules\(package\)/.test(fixed)) {
-    fixed = fixed.replace('import os\n', 'import os\nimport sys\n').replace('SERVICE_DIR = os.path.abspath(SPECPATH)\n', 'SERVICE_DIR = os.path.abspath(SPECPATH)\nsys.path.insert(0, SERVICE_DIR)\n');
-    console.warn('WORKAROUND(python-imports, issue 9 item 11): put SERVICE_DIR on sys.path before collect_submodules in api.spec');
-  }
-  if (!fixed.includes('"opentelemetry.instrumentation.fastapi"')) {
-    fixed = fixed.replace(/\n(\s*)"opentelemetry\.instrumentation",/, '\n$1"opentelemetry.instrumentation.fastapi",');
-    console.warn('WORKAROUND(python-imports, issue 9 item 12): hidden import opentelemetry.instrumentation.fastapi in api.spec');
-  }
-  return fixed;
 }
 
 interface RunningServer {
