@@ -3,6 +3,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'fs-extra';
+import { freePort } from './helpers/net';
 import { REPO_ROOT, Workspace } from './helpers/workspace';
 
 /**
@@ -120,17 +121,6 @@ describe('Python agent stack → one binary (e2e)', () => {
     expect(passing.output).toMatch(/✔ import trace \(traceCommand\): "python -m unittest discover -s tests" imported \d+ modules/);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForPort(port: number): Promise<void> {
   for (let i = 0; i < 100; i += 1) {

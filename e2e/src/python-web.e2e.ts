@@ -1,9 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'fs-extra';
+import { freePort } from './helpers/net';
 import { exec, REPO_ROOT, Workspace } from './helpers/workspace';
 
 /**
@@ -228,17 +228,6 @@ async function startBinary(file: string): Promise<RunningServer> {
     throw error;
   }
   return server;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** A real HTTP GET on 127.0.0.1; the body parsed as JSON. */
