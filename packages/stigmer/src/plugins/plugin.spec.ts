@@ -4,11 +4,12 @@ import * as path from 'node:path';
 import type { CreateNodesContextV2 } from '@nx/devkit';
 import { minimatch } from 'minimatch';
 import { createNodes } from './plugin';
+import type { StigmerPluginOptions } from './targets';
 
 const SPEC = `a = Analysis(["main.py"])\nexe = EXE(pyz, a.scripts, name="api")\n`;
 
 /** The project nodes the plugin infers for files written to a temporary workspace, by root. */
-async function inferredNodes(files: Record<string, string>): Promise<Record<string, { name?: string; targets?: Record<string, unknown> }>> {
+async function inferredNodes(files: Record<string, string>, options: StigmerPluginOptions = {}): Promise<Record<string, { name?: string; targets?: Record<string, unknown> }>> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-plugin-'));
   try {
     for (const [file, content] of Object.entries(files)) {
@@ -18,7 +19,7 @@ async function inferredNodes(files: Record<string, string>): Promise<Record<stri
     const [glob, create] = createNodes;
     const matched = Object.keys(files).filter((f) => minimatch(f, glob, { dot: true }));
     const context: CreateNodesContextV2 = { workspaceRoot: root, nxJsonConfiguration: {} };
-    const results = await create(matched, {}, context);
+    const results = await create(matched, options, context);
     const nodes: Record<string, { name?: string; targets?: Record<string, unknown> }> = {};
     for (const [, result] of results) {
       for (const [projectRoot, node] of Object.entries(result.projects ?? {})) {
@@ -107,5 +108,37 @@ describe('createNodes: pyproject-only projects', () => {
       'services/api/pyproject.toml': '[project]\nname = "api"\n',
     });
     expect(nodes).toEqual({ 'services/web': { name: 'services/web' }, 'services/ui': { name: 'services/ui' }, 'services/api': { name: 'api' } });
+  });
+});
+
+describe('createNodes: the cache key follows the python option', () => {
+  /** The runtime input (the toolchain key command) of a target. */
+  const keyCommand = (target: unknown) =>
+    ((target as { inputs: unknown[] }).inputs.find((input) => typeof input === 'object' && input !== null && 'runtime' in input) as { runtime: string }).runtime;
+  const projectJson = (target: string, python: string) => JSON.stringify({ name: 'api', targets: { [target]: { options: { python } } } });
+
+  it("probes the python option of the project's own build target, over the plugin's option", async () => {
+    const nodes = await inferredNodes(
+      { 'services/api/project.json': projectJson('build-binary', '/opt/py 3.12/bin/python'), 'services/api/api.spec': SPEC },
+      { python: '/usr/bin/python3.11' },
+    );
+    const targets = nodes['services/api'].targets ?? {};
+    expect(keyCommand(targets['build-binary'])).toMatch(/ services\/api '\/opt\/py 3\.12\/bin\/python'$/);
+    expect(keyCommand(targets['test-binary'])).toBe(keyCommand(targets['build-binary']));
+  });
+
+  it("reads it under the plugin's build target name, and keeps the plugin's option where the project sets none", async () => {
+    const renamed = await inferredNodes(
+      { 'services/api/project.json': projectJson('binary', '/opt/py312/bin/python'), 'services/api/api.spec': SPEC },
+      { buildTargetName: 'binary' },
+    );
+    expect(keyCommand(renamed['services/api'].targets?.binary)).toMatch(/ services\/api \/opt\/py312\/bin\/python$/);
+    const unset = await inferredNodes(
+      { 'services/api/project.json': projectJson('other-target', '/opt/py312/bin/python'), 'services/api/api.spec': SPEC },
+      { python: '/usr/bin/python3.11' },
+    );
+    expect(keyCommand(unset['services/api'].targets?.['build-binary'])).toMatch(/ services\/api \/usr\/bin\/python3\.11$/);
+    const none = await inferredNodes({ 'services/api/project.json': '{"name": "api"}', 'services/api/api.spec': SPEC });
+    expect(keyCommand(none['services/api'].targets?.['build-binary'])).toMatch(/ services\/api$/);
   });
 });

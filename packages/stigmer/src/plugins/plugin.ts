@@ -79,13 +79,16 @@ function createNodesForSpec(specPath: string, options: StigmerPluginOptions, con
     return {};
   }
   const namedInputs = context.nxJsonConfiguration.namedInputs ?? {};
+  // A python option on the project's own build target is the interpreter that builds: the key must probe it too.
+  const projectPython = buildTargetPython(path.join(context.workspaceRoot, projectRoot, 'project.json'), options.buildTargetName ?? 'build-binary');
+  const inputOptions = { ...options, ...(projectPython ? { python: projectPython } : {}) } as Record<string, unknown>;
   const targets = createBinaryTargets(
     found.runtime,
     found.spec,
     {
       projectRoot,
       dependencyInput: namedInputs.production ? '^production' : '^default',
-      runtimeInputs: found.runtime.inputs(projectRoot === '.' ? '' : projectRoot, exists, options as Record<string, unknown>, context.workspaceRoot),
+      runtimeInputs: found.runtime.inputs(projectRoot === '.' ? '' : projectRoot, exists, inputOptions, context.workspaceRoot),
     },
     options,
   );
@@ -99,6 +102,20 @@ function createNodesForSpec(specPath: string, options: StigmerPluginOptions, con
       },
     },
   };
+}
+
+/**
+ * The "python" option of the build target in a project.json, if any. Nx merges it over the inferred target's
+ * options for the executor, but the runtime input string stays the one inferred here, so it is read here.
+ */
+function buildTargetPython(projectJson: string, buildTargetName: string): string | undefined {
+  let python: unknown;
+  try {
+    python = JSON.parse(fs.readFileSync(projectJson, 'utf8'))?.targets?.[buildTargetName]?.options?.python;
+  } catch {
+    // no project.json, or not JSON (Nx reports that itself)
+  }
+  return typeof python === 'string' && python ? python : undefined;
 }
 
 function serviceName(workspaceRoot: string, projectRoot: string): string {
