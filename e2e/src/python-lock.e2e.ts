@@ -57,9 +57,13 @@ describe('Python: the lock is the law in every environment kind (e2e)', () => {
   };
 
   /** Runs the binary from an empty folder with an empty environment: only PATH=/usr/bin:/bin and HOME. */
-  function runEmpty(binary: string): string {
+  function runInEmpty(binary: string, args: string[] = []): CommandResult {
     const empty = fs.mkdtempSync(path.join(scratch, 'run-'));
-    const result = exec('/usr/bin/env', ['-i', 'PATH=/usr/bin:/bin', `HOME=${empty}`, ws.path(binary)], empty);
+    return exec('/usr/bin/env', ['-i', 'PATH=/usr/bin:/bin', `HOME=${empty}`, ws.path(binary), ...args], empty);
+  }
+
+  function runEmpty(binary: string): string {
+    const result = runInEmpty(binary);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     return result.stdout.trim();
@@ -73,10 +77,10 @@ describe('Python: the lock is the law in every environment kind (e2e)', () => {
   }
 
   /** Builds with the other interpreter (a cache miss that really builds), then with the real one again (a hit). */
-  function expectCacheFollowsInterpreter(project: string, env: Record<string, string>, sitePackages: string): void {
+  function expectCacheFollowsInterpreter(project: string, env: Record<string, string>, sitePackages: string, label = `${project}.otherInterpreter`): void {
     const restore = reportOtherVersion(sitePackages);
     try {
-      const other = mustNx(['run', `${project}:build-binary`], env, `${project}.otherInterpreter`);
+      const other = mustNx(['run', `${project}:build-binary`], env, label);
       expect(other.output).not.toMatch(/local cache|existing outputs match the cache/);
     } finally {
       restore();
@@ -232,6 +236,52 @@ describe('Python: the lock is the law in every environment kind (e2e)', () => {
       const back = mustNx(['run', `${project}:build-binary`], neither);
       expect(back.output).toMatch(/local cache|existing outputs match the cache/);
       expect(runEmpty(binary)).toBe(LOCKED);
+    });
+
+    it('keys the cache on the python option of project.json (interpreter kind): a miss for another version, a hit back', () => {
+      // The managed environment above has PyInstaller and the locked packages: the cheapest real interpreter.
+      const venvPython = ws.path('.stigmer', 'venvs', project, 'bin', 'python');
+      const projectFile = `services/${project}/project.json`;
+      ws.write(projectFile, JSON.stringify({ name: project, targets: { 'build-binary': { options: { python: venvPython } } } }, null, 2));
+      try {
+        const build = mustNx(['run', `${project}:build-binary`], neither, 'interpreter.build');
+        expect(build.output).toContain(`using the interpreter ${venvPython}`);
+        expect(runEmpty(binary)).toBe(LOCKED);
+        // Same option, same project.json: only the interpreter behind it reports another version.
+        const sitePackages = exec(venvPython, ['-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'], scratch).stdout.trim();
+        expect(sitePackages).toContain(path.join('.stigmer', 'venvs', project));
+        expectCacheFollowsInterpreter(project, neither, sitePackages, 'interpreter.otherInterpreter');
+      } finally {
+        ws.mustRun('git', ['checkout', '--', projectFile]);
+      }
+      expect(gitStatus()).toBe('');
+    });
+  });
+
+  describe('a [project.scripts] entry (pyproject-only service, no dependencies, managed environment)', () => {
+    const project = 'greet-cli';
+    const binary = `services/${project}/dist/${project}`;
+
+    it('becomes the entry of a binary that runs the function and passes its return value on as the exit code', () => {
+      ws.write(
+        `services/${project}/pyproject.toml`,
+        `[project]\nname = "${project}"\nversion = "0.2.0"\nrequires-python = ">=3.9,<4"\ndependencies = []\n\n[project.scripts]\n${project} = "greet_cli.cli:main"\n`,
+      );
+      ws.write(`services/${project}/greet_cli/__init__.py`, '');
+      ws.write(
+        `services/${project}/greet_cli/cli.py`,
+        'import sys\n\n\ndef main():\n    args = sys.argv[1:]\n    print("hello " + (" ".join(a for a in args if a != "--fail") or "world"))\n    return 3 if "--fail" in args else 0\n',
+      );
+      ws.commit(`${project}: a console script, no main.py`);
+      mustNx(['g', 'stigmer:binary-spec', '--project', project], neither, `${project}.generate`);
+      expect(ws.read(`services/${project}/${project}.spec`)).toContain('greet_cli.cli:main');
+      ws.commit(`${project}: binary spec`);
+      mustNx(['run', `${project}:build-binary`], neither, `${project}.build`);
+      const greeted = runInEmpty(binary, ['Ada']);
+      expect([greeted.code, greeted.stdout.trim(), greeted.stderr]).toEqual([0, 'hello Ada', '']);
+      const failed = runInEmpty(binary, ['Bob', '--fail']);
+      expect([failed.code, failed.stdout.trim()]).toEqual([3, 'hello Bob']);
+      expect(gitStatus()).toBe('');
     });
   });
 });
