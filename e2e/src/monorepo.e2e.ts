@@ -9,7 +9,8 @@ import { exec, REPO_ROOT, Workspace } from './helpers/workspace';
  * A monorepo as the issue describes it: two Python services (agent-runner: Poetry; billing: uv/PEP 621),
  * two local libraries (graphton, shared by both; ledger, billing's own) and a Node project with no spec.
  * Proves the graph edges, the affected set and the cache hit or miss of each build for each kind of
- * change, and a binary shared between two clones through Nx's self-hosted remote cache.
+ * change, a binary shared between two clones through Nx's self-hosted remote cache, and the same bytes when the
+ * second clone builds it from nothing.
  */
 describe('monorepo: graph, affected and shared cache (e2e)', () => {
   let ws: Workspace;
@@ -137,6 +138,16 @@ describe('monorepo: graph, affected and shared cache (e2e)', () => {
       expect(fs.readFileSync(binary).equals(fs.readFileSync(path.join(a, 'services/agent-runner/dist/agent-runner')))).toBe(true);
       expect(ws.run(binary, ['--version']).stdout.trim()).toBe('agent-runner 0.3.1');
       console.log(`remote cache: build on A ${built.ms} ms, restore on B ${restored.ms} ms (ratio ${(restored.ms / built.ms).toFixed(2)})`);
+
+      // Reproducible from nothing: B now builds the service itself, in another folder, with no build/ (so no
+      // compression cache), no Nx cache and a managed environment of its own made from scratch. Same bytes as A's.
+      expect(fs.existsSync(path.join(b, 'services/agent-runner/build'))).toBe(false);
+      const rebuilt = nx(b, ['run', 'agent-runner:build-binary', '--skip-nx-cache']);
+      expect(rebuilt.output).toContain('[stigmer] analyse');
+      expect(fs.existsSync(path.join(b, '.stigmer', 'venvs', 'agent-runner', '.stigmer-stamp'))).toBe(true);
+      const sha256 = (clone: string) => createHash('sha256').update(fs.readFileSync(path.join(clone, 'services/agent-runner/dist/agent-runner'))).digest('hex');
+      expect(sha256(b)).toBe(sha256(a));
+      console.log(`reproducible from nothing: clone B built agent-runner in ${rebuilt.ms} ms, sha256 ${sha256(b)} as on clone A`);
     } finally {
       server.stop();
       clones.forEach((clone) => ['', '-nx-cache', '-nx-data'].forEach((suffix) => fs.removeSync(clone + suffix)));
