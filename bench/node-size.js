@@ -6,8 +6,10 @@ const os = require('node:os');
 const path = require('node:path');
 const fs = require('fs-extra');
 const { exec, Workspace } = require('../scripts/test-workspace');
+const { median, mb, ratio, goal, timingRow, printTable } = require('./report');
 
-function benchNodeSize({ runs, median, s, mb }) {
+/** Prints its table; returns the Node SEA and Bun rows of the engines table (bench/run.js). */
+function benchNodeSize({ runs }) {
   const ws = Workspace.create('bench-node-size');
   try {
     fs.copySync(path.join(__dirname, '..', 'e2e', 'fixtures', 'node'), ws.root);
@@ -51,19 +53,23 @@ function benchNodeSize({ runs, median, s, mb }) {
       startup.bundle.push(ws.mustRun(process.execPath, [bundle, '1.2.3']).ms);
     }
     fs.removeSync(empty);
-    console.log(`\n| Node: cli (TypeScript + semver + workspace library) | median | min | max | ratio | goal |`);
-    console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
-    console.log(`| Node SEA size, stripped runtime / "strip": false | ${mb(stripped)} / ${mb(unstripped)} | | | ${(stripped / unstripped).toFixed(2)} | <= 0.9 |`);
-    console.log(`| Bun engine size / stripped Node SEA | ${mb(bunSize)} | | | ${(bunSize / stripped).toFixed(2)} | |`);
-    for (const [name, values, base, goal] of [
-      ['start-up: Bun binary (empty folder) / node bundle.cjs', startup.bun, startup.bundle, '<= 0.2'],
-      ['start-up: Node SEA binary (stripped, empty folder) / node bundle.cjs', startup.node, startup.bundle, ''],
-      ['start-up: node bundle.cjs', startup.bundle, startup.bundle, ''],
-      ['build, Node SEA engine (nx run cli:build-binary --skip-nx-cache)', times.node, times.node, ''],
-      ['build, Bun engine / Node SEA engine', times.bun, times.node, ''],
-    ]) {
-      console.log(`| ${name} | ${s(median(values))} | ${s(Math.min(...values))} | ${s(Math.max(...values))} | ${(median(values) / median(base)).toFixed(2)} | ${goal} |`);
-    }
+    const sizeRatio = ratio(stripped, unstripped);
+    const bunStart = timingRow('start-up: Bun binary (empty folder) / node bundle.cjs', startup.bun, median(startup.bundle));
+    const nodeStart = timingRow('start-up: Node SEA binary (stripped, empty folder) / node bundle.cjs', startup.node, median(startup.bundle));
+    printTable(['Node: cli (TypeScript + semver + workspace library)', 'median', 'min', 'max', 'ratio', 'goal'], [
+      ['Node SEA size, stripped runtime / "strip": false', `${mb(stripped)} / ${mb(unstripped)}`, '', '', sizeRatio, goal(sizeRatio, 0.9)],
+      ['Bun engine size / stripped Node SEA', mb(bunSize), '', '', ratio(bunSize, stripped)],
+      [...bunStart, goal(bunStart[4], 0.2)],
+      nodeStart,
+      timingRow('start-up: node bundle.cjs', startup.bundle, median(startup.bundle)),
+      timingRow('build, Node SEA engine (nx run cli:build-binary --skip-nx-cache)', times.node, median(times.node)),
+      timingRow('build, Bun engine / Node SEA engine', times.bun, median(times.node)),
+    ]);
+    const service = 'cli (TypeScript + semver + library)';
+    return [
+      { engine: 'Node SEA', service, builds: times.node, size: mb(stripped), startup: `${nodeStart[4]}× node bundle.cjs` },
+      { engine: 'Bun', service, builds: times.bun, size: mb(bunSize), startup: `${bunStart[4]}× node bundle.cjs` },
+    ];
   } finally {
     ws.remove();
   }
@@ -73,10 +79,5 @@ module.exports = { benchNodeSize };
 
 // `node bench/node-size.js` runs these rows alone (after `npm run package`).
 if (require.main === module) {
-  const median = (values) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  };
-  benchNodeSize({ runs: Number(process.env.STIGMER_BENCH_RUNS ?? 3), median, s: (ms) => `${(ms / 1000).toFixed(2)} s`, mb: (b) => `${(b / 1024 / 1024).toFixed(1)} MB` });
+  benchNodeSize({ runs: Number(process.env.STIGMER_BENCH_RUNS ?? 3) });
 }

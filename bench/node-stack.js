@@ -5,8 +5,9 @@ const os = require('node:os');
 const path = require('node:path');
 const fs = require('fs-extra');
 const { exec, Workspace } = require('../scripts/test-workspace');
+const { mb, timingRow, printTable } = require('./report');
 
-function benchNodeStack({ runs, median, s, mb }) {
+function benchNodeStack({ runs }) {
   const ws = Workspace.create('bench-node-stack');
   try {
     fs.copySync(path.join(__dirname, '..', 'e2e', 'fixtures', 'node-stack'), ws.root);
@@ -36,17 +37,13 @@ function benchNodeStack({ runs, median, s, mb }) {
       rows.startup.push(run.ms);
     }
     fs.removeSync(empty);
-    console.log(`\n| Node: gateway (fastify 5, pino, zod, undici, YAML asset, aliased library) | median | min | max |`);
-    console.log('| --- | ---: | ---: | ---: |');
-    for (const [name, values] of [
-      ['clean build (nx run gateway:build-binary --skip-nx-cache)', rows.clean],
-      ['incremental build (one library file changed)', rows.incremental],
-      ['Nx cache hit', rows.hit],
-      ['start-up + one request + exit (gateway --check, empty folder)', rows.startup],
-    ]) {
-      console.log(`| ${name} | ${s(median(values))} | ${s(Math.min(...values))} | ${s(Math.max(...values))} |`);
-    }
-    console.log(`| binary size | ${mb(fs.statSync(binary).size)} | | |`);
+    printTable(['Node: gateway (fastify 5, pino, zod, undici, YAML asset, aliased library)', 'median', 'min', 'max'], [
+      timingRow('clean build (nx run gateway:build-binary --skip-nx-cache)', rows.clean),
+      timingRow('incremental build (one library file changed)', rows.incremental),
+      timingRow('Nx cache hit', rows.hit),
+      timingRow('start-up + one request + exit (gateway --check, empty folder)', rows.startup),
+      ['binary size', mb(fs.statSync(binary).size)],
+    ]);
   } finally {
     ws.remove();
   }

@@ -5,9 +5,9 @@
 const path = require('node:path');
 const fs = require('fs-extra');
 const { exec, REPO_ROOT } = require('../scripts/test-workspace');
+const { median, s, mb, timingRow, printTable, nxRunDuration } = require('./report');
 
-/** `helpers`: median, s (ms -> "1.23 s") and mb of bench/run.js. */
-function benchPythonStack(ws, { runs, median, s, mb }) {
+function benchPythonStack(ws, { runs }) {
   const service = 'services/agent-stack';
   const fixtures = path.join(REPO_ROOT, 'e2e', 'fixtures', 'python-stack');
   fs.copySync(path.join(fixtures, 'agent-stack'), ws.path(service));
@@ -23,7 +23,7 @@ function benchPythonStack(ws, { runs, median, s, mb }) {
   const build = (args, kind) => {
     const result = ws.mustNx(['run', 'agent-stack:build-binary', ...args]);
     samples[kind].push(result.ms);
-    const duration = runDuration(result.output);
+    const duration = nxRunDuration(result.output);
     if (task[kind] && duration !== undefined) task[kind].push(duration);
     if (phases[kind]) phases[kind].push(phaseTimes(result.output));
     return result;
@@ -49,10 +49,8 @@ function benchPythonStack(ws, { runs, median, s, mb }) {
 
   const clean = median(samples.clean);
   const taskClean = median(task.clean);
-  console.log(`\nPython agent stack (e2e/fixtures/python-stack: Temporal, LangGraph, gRPC, Redis, httpx, PyJWT, Authlib), ${runs} run${runs > 1 ? 's' : ''} each\n`);
-  console.log('| measure | median | min | max | ratio to clean build |');
-  console.log('| --- | ---: | ---: | ---: | ---: |');
-  const rows = [
+  console.log(`\nPython agent stack (e2e/fixtures/python-stack: Temporal, LangGraph, gRPC, Redis, httpx, PyJWT, Authlib), ${runs} run${runs > 1 ? 's' : ''} each`);
+  printTable(['measure', 'median', 'min', 'max', 'ratio to clean build'], [
     ['first build (creates the managed environment)', samples.first, clean],
     ['clean build (--clean)', samples.clean, clean],
     ['incremental build (one source file changed)', samples.incremental, clean],
@@ -60,29 +58,17 @@ function benchPythonStack(ws, { runs, median, s, mb }) {
     ['clean build, Nx task time', task.clean, taskClean],
     ['incremental build, Nx task time', task.incremental, taskClean],
     ['Nx cache hit, Nx task time', task.hit, taskClean],
-  ];
-  for (const [name, values, base] of rows.filter(([, values]) => values.length)) {
-    console.log(`| ${name} | ${s(median(values))} | ${s(Math.min(...values))} | ${s(Math.max(...values))} | ${(median(values) / base).toFixed(2)} |`);
-  }
-  console.log('\n| where a build\'s time goes (median) | resolve environment | analyse | bundle |');
-  console.log('| --- | ---: | ---: | ---: |');
-  for (const [name, values] of [['clean build', phases.clean], ['incremental build', phases.incremental]]) {
-    const phase = (key) => s(median(values.map((v) => v[key] ?? 0)));
-    console.log(`| ${name} | ${phase('resolve environment')} | ${phase('analyse')} | ${phase('bundle')} |`);
-  }
-  console.log(`\n| agent-stack binary | size |\n| --- | ---: |\n| dist/agent-stack | ${mb(fs.statSync(binary).size)} |`);
-  console.log(`\n| agent-stack start-up (--version) | median | min | max | ratio to python main.py |`);
-  console.log('| --- | ---: | ---: | ---: | ---: |');
-  for (const [name, values] of [['binary', startup.binary], ['python main.py (managed environment)', startup.python]]) {
-    console.log(`| ${name} | ${s(median(values))} | ${s(Math.min(...values))} | ${s(Math.max(...values))} | ${(median(values) / median(startup.python)).toFixed(2)} |`);
-  }
-}
-
-/** Nx's "Run duration" (the task without Nx's start-up), "2m 5.1s", "12.3s" or "950ms"; undefined when Nx printed none. */
-function runDuration(output) {
-  const match = /Run duration:\s+(?:(\d+)m(?!s)\s*)?(?:([\d.]+)(ms|s))?/.exec(output);
-  if (!match || (!match[1] && !match[2])) return undefined;
-  return Number(match[1] ?? 0) * 60000 + Number(match[2] ?? 0) * (match[3] === 'ms' ? 1 : 1000);
+  ].filter(([, values]) => values.length).map(([name, values, base]) => timingRow(name, values, base)));
+  const phase = (values, key) => s(median(values.map((v) => v[key] ?? 0)));
+  printTable(["where a build's time goes (median)", 'resolve environment', 'analyse', 'bundle'], [
+    ['clean build', phase(phases.clean, 'resolve environment'), phase(phases.clean, 'analyse'), phase(phases.clean, 'bundle')],
+    ['incremental build', phase(phases.incremental, 'resolve environment'), phase(phases.incremental, 'analyse'), phase(phases.incremental, 'bundle')],
+  ]);
+  printTable(['agent-stack binary', 'size'], [['dist/agent-stack', mb(fs.statSync(binary).size)]]);
+  printTable(['agent-stack start-up (--version)', 'median', 'min', 'max', 'ratio to python main.py'], [
+    timingRow('binary', startup.binary, median(startup.python)),
+    timingRow('python main.py (managed environment)', startup.python, median(startup.python)),
+  ]);
 }
 
 /** The phase times stigmer prints: "[stigmer] analyse: 12.3s". */

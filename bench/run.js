@@ -4,7 +4,9 @@
 // the table holds on a noisy shared machine. `npm run bench` (3 runs) or `npm run bench -- --quick` (1 run).
 const path = require('node:path');
 const fs = require('fs-extra');
-const { exec, Workspace } = require('../scripts/test-workspace');
+const { Workspace } = require('../scripts/test-workspace');
+const { median, s, mb, ratio, timingRow, printTable, nxRunDuration } = require('./report');
+const { benchPythonLayout } = require('./python-layout');
 
 const quick = process.argv.includes('--quick');
 const runs = quick ? 1 : Number(process.env.STIGMER_BENCH_RUNS ?? 3);
@@ -21,7 +23,7 @@ async function main() {
     const task = { clean: [], incremental: [], hit: [] };
     const nx = (args, kind) => {
       const result = ws.mustNx(args);
-      if (kind) task[kind].push(nxRunDuration(result.output));
+      if (kind) task[kind].push(taskTime(result.output));
       return result;
     };
     samples.first.push(nx(['run', 'agent-runner:build-binary', '--skip-nx-cache']).ms);
@@ -62,7 +64,7 @@ async function main() {
         const hit = ws.mustNx(['run', 'agent-runner:build-binary'], remote);
         if (!/remote cache/.test(hit.output)) throw new Error('expected a remote cache hit');
         samples.remote.push(hit.ms);
-        task.remote.push(nxRunDuration(hit.output));
+        task.remote.push(taskTime(hit.output));
       }
       fs.removeSync(remote.NX_CACHE_DIRECTORY);
     } finally {
@@ -76,47 +78,34 @@ async function main() {
     const naiveSize = fs.statSync(naive).size;
     const naiveRun = ws.run(naive, []);
     const naiveRuns = naiveRun.code === 0 && naiveRun.stdout.includes('GRAPH READY');
-    // Start-up: the binary against `python main.py` in the environment, both printing their version.
-    const startup = { binary: [], python: [] };
-    for (let i = 0; i < (quick ? 3 : 7); i++) {
-      startup.binary.push(ws.mustRun(ws.path(service, 'dist', 'agent-runner'), ['--version']).ms);
-      startup.python.push(exec(python, ['main.py', '--version'], ws.path(service)).ms);
-    }
     const clean = median(samples.clean);
-    const rows = [
-      ['first build (creates the managed environment)', samples.first, clean],
-      ['clean build (--clean)', samples.clean, clean],
-      ['incremental build (one source file changed)', samples.incremental, clean],
-      ['Nx cache hit (dist/ deleted)', samples.hit, clean],
-      ['remote cache hit (empty local cache, dist/ deleted)', samples.remote, clean],
-      ['PyInstaller by hand, same spec and env (clean)', samples.byHand, clean],
-    ];
-    console.log(`\nstigmer benchmark: examples/agent-runner, ${runs} run${runs > 1 ? 's' : ''} each, node ${process.version}, ${process.platform}-${process.arch}\n`);
-    console.log('| measure | median | min | max | ratio to clean build |');
-    console.log('| --- | ---: | ---: | ---: | ---: |');
-    for (const [name, values, base] of rows) {
-      console.log(`| ${name} | ${s(median(values))} | ${s(Math.min(...values))} | ${s(Math.max(...values))} | ${(median(values) / base).toFixed(2)} |`);
-    }
+    console.log(`\nstigmer benchmark: examples/agent-runner, ${runs} run${runs > 1 ? 's' : ''} each, node ${process.version}, ${process.platform}-${process.arch}`);
     const taskClean = median(task.clean);
-    for (const [name, values] of [['clean build, Nx task time', task.clean], ['incremental build, Nx task time', task.incremental], ['Nx cache hit, Nx task time', task.hit], ['remote cache hit, Nx task time', task.remote]]) {
-      console.log(`| ${name} | ${s(median(values))} | ${s(Math.min(...values))} | ${s(Math.max(...values))} | ${(median(values) / taskClean).toFixed(2)} |`);
-    }
-    console.log(`| plugin overhead: clean build / PyInstaller by hand | | | | ${(clean / median(samples.byHand)).toFixed(2)} |`);
-    console.log(`| plugin overhead, Nx task time: clean build / PyInstaller by hand | | | | ${(taskClean / median(samples.byHand)).toFixed(2)} |`);
-    console.log(`\n| binary | size | ratio to no-spec build | passes test-binary / runs |`);
-    console.log('| --- | ---: | ---: | --- |');
-    console.log(`| generated spec (nx run agent-runner:build-binary) | ${mb(size)} | ${(size / naiveSize).toFixed(2)} | ${testBinary ? 'passes test-binary' : 'FAILS test-binary'} |`);
-    console.log(`| pyinstaller --onefile main.py, no spec | ${mb(naiveSize)} | 1.00 | ${naiveRuns ? 'runs' : `does not run (${lastLine(naiveRun.output)})`} |`);
-    console.log(`\n| start-up (--version) | median | min | max | ratio to python main.py |`);
-    console.log('| --- | ---: | ---: | ---: | ---: |');
-    for (const [name, values] of [['binary', startup.binary], ['python main.py (managed environment)', startup.python]]) {
-      console.log(`| ${name} | ${s(median(values))} | ${s(Math.min(...values))} | ${s(Math.max(...values))} | ${(median(values) / median(startup.python)).toFixed(2)} |`);
-    }
-    benchNode(ws);
+    printTable(['measure', 'median', 'min', 'max', 'ratio to clean build'], [
+      timingRow('first build (creates the managed environment)', samples.first, clean),
+      timingRow('clean build (--clean)', samples.clean, clean),
+      timingRow('incremental build (one source file changed)', samples.incremental, clean),
+      timingRow('Nx cache hit (dist/ deleted)', samples.hit, clean),
+      timingRow('remote cache hit (empty local cache, dist/ deleted)', samples.remote, clean),
+      timingRow('PyInstaller by hand, same spec and env (clean)', samples.byHand, clean),
+      timingRow('clean build, Nx task time', task.clean, taskClean),
+      timingRow('incremental build, Nx task time', task.incremental, taskClean),
+      timingRow('Nx cache hit, Nx task time', task.hit, taskClean),
+      timingRow('remote cache hit, Nx task time', task.remote, taskClean),
+      ['plugin overhead: clean build / PyInstaller by hand', '', '', '', ratio(clean, median(samples.byHand))],
+      ['plugin overhead, Nx task time: clean build / PyInstaller by hand', '', '', '', ratio(taskClean, median(samples.byHand))],
+    ]);
+    printTable(['binary', 'size', 'ratio to no-spec build', 'passes test-binary / runs'], [
+      ['generated spec (nx run agent-runner:build-binary)', mb(size), ratio(size, naiveSize), testBinary ? 'passes test-binary' : 'FAILS test-binary'],
+      ['pyinstaller --onefile main.py, no spec', mb(naiveSize), '1.00', naiveRuns ? 'runs' : `does not run (${lastLine(naiveRun.output)})`],
+    ], { left: [3] });
+    const engines = benchPythonLayout(ws, { runs, quick, onefileBuilds: samples.clean });
+    engines.push(benchNode(ws));
     benchGraph(ws);
-    if (!quick) require('./node-stack').benchNodeStack({ runs, median, s, mb });
-    if (!quick) require('./node-size').benchNodeSize({ runs, median, s, mb });
-    if (!quick) require('./python-stack').benchPythonStack(ws, { runs, median, s, mb });
+    if (!quick) require('./node-stack').benchNodeStack({ runs });
+    if (!quick) engines.push(...require('./node-size').benchNodeSize({ runs }));
+    printEngines(engines);
+    if (!quick) require('./python-stack').benchPythonStack(ws, { runs });
   } finally {
     ws.remove();
   }
@@ -142,14 +131,16 @@ function benchNode(ws) {
     startup.binary.push(ws.mustRun(binary, ['--version']).ms);
     startup.bundle.push(ws.mustRun(process.execPath, [bundle, '--version']).ms);
   }
-  console.log(`\n| Node: greeter (TypeScript + ms + workspace library + asset) | median | min | max | ratio |`);
-  console.log('| --- | ---: | ---: | ---: | ---: |');
-  console.log(`| single-executable build (nx run greeter:build-binary --skip-nx-cache) | ${s(median(builds))} | ${s(Math.min(...builds))} | ${s(Math.max(...builds))} | |`);
-  console.log(`| binary size | ${mb(fs.statSync(binary).size)} | | | ${(fs.statSync(binary).size / fs.statSync(process.execPath).size).toFixed(2)} of the node executable |`);
-  for (const [name, values] of [['start-up: binary --version', startup.binary], ['start-up: node bundle.cjs --version', startup.bundle]]) {
-    console.log(`| ${name} | ${s(median(values))} | ${s(Math.min(...values))} | ${s(Math.max(...values))} | ${(median(values) / median(startup.bundle)).toFixed(2)} |`);
-  }
-  console.log('| @yao-pkg/pkg, same service | not measurable here | | | needs its patched Node from GitHub or nodejs.org, unreachable |');
+  const size = fs.statSync(binary).size;
+  const startupRatio = ratio(median(startup.binary), median(startup.bundle));
+  printTable(['Node: greeter (TypeScript + ms + workspace library + asset)', 'median', 'min', 'max', 'ratio'], [
+    timingRow('single-executable build (nx run greeter:build-binary --skip-nx-cache)', builds),
+    ['binary size', mb(size), '', '', `${ratio(size, fs.statSync(process.execPath).size)} of the node executable`],
+    timingRow('start-up: binary --version', startup.binary, median(startup.bundle)),
+    timingRow('start-up: node bundle.cjs --version', startup.bundle, median(startup.bundle)),
+    ['@yao-pkg/pkg, same service', 'not measurable here', '', '', 'needs its patched Node from GitHub or nodejs.org, unreachable'],
+  ]);
+  return { engine: 'Node SEA', service: 'greeter (TypeScript + ms + library + asset)', builds, size: mb(size), startup: `${startupRatio}× node bundle.cjs` };
 }
 
 /**
@@ -192,11 +183,24 @@ function benchGraph(ws) {
   const without = time(withoutPlugin);
   const noop = time(withNoop);
   const withIt = time(withPlugin);
-  console.log(`\n| graph: nx show projects, 210 generated projects | median | min | max | ratio to no plugin |`);
-  console.log('| --- | ---: | ---: | ---: | ---: |');
-  for (const [name, values] of [['without stigmer', without], ['an empty plugin instead (Nx per-plugin cost)', noop], ['with stigmer', withIt]]) {
-    console.log(`| ${name} | ${s(median(values))} | ${s(Math.min(...values))} | ${s(Math.max(...values))} | ${(median(values) / median(without)).toFixed(2)} |`);
-  }
+  printTable(['graph: nx show projects, 210 generated projects', 'median', 'min', 'max', 'ratio to no plugin'], [
+    timingRow('without stigmer', without, median(without)),
+    timingRow('an empty plugin instead (Nx per-plugin cost)', noop, median(without)),
+    timingRow('with stigmer', withIt, median(without)),
+  ]);
+}
+
+/**
+ * Every engine side by side, each on the service it was measured on: build time (the whole
+ * `nx run <service>:build-binary --skip-nx-cache`, Python with --clean), what ships, and start-up against the
+ * service run by its own interpreter.
+ */
+function printEngines(engines) {
+  const onefile = median(engines[0].builds);
+  printTable(['engine / layout', 'service', 'build, median (Nx start-up included)', 'build ratio to PyInstaller one-file', 'what ships', 'start-up'], [
+    ...engines.map(({ engine, service, builds, size, startup }) => [engine, service, s(median(builds)), ratio(median(builds), onefile), size, startup]),
+    ...(quick ? [['Bun, Node SEA on a TypeScript CLI', 'full bench only (bench/node-size.js)']] : []),
+  ], { left: [1, 4, 5] });
 }
 
 /** The URL the server prints when it listens. */
@@ -215,29 +219,15 @@ function waitForServer(server) {
   });
 }
 
-/** The "Run duration" Nx prints: the task's time without the CLI's start-up and graph computation. */
-function nxRunDuration(output) {
-  const match = /Run duration:\s+([\d.]+)(ms|s)/.exec(output);
-  if (!match) throw new Error('Nx printed no run duration');
-  return Number(match[1]) * (match[2] === 's' ? 1000 : 1);
-}
-
-function mb(bytes) {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+/** Nx's task time of a run, which every build here must print. */
+function taskTime(output) {
+  const duration = nxRunDuration(output);
+  if (duration === undefined) throw new Error('Nx printed no run duration');
+  return duration;
 }
 
 function lastLine(text) {
   return text.trim().split('\n').filter(Boolean).pop() || 'no output';
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-function s(ms) {
-  return `${(ms / 1000).toFixed(2)} s`;
 }
 
 main().catch((error) => {
