@@ -74,7 +74,7 @@ describe('renderPythonSpec', () => {
     expect(entryOfSpec(renderPythonSpec(model({ entry: 'api.cli:main' })))).toBe('api.cli:main');
     expect(entryOfSpec("a = Analysis(['serve.py'])")).toBe('serve.py');
     expect(spec).toContain('"../../libs/graphton",');
-    expect(spec).toMatch(/exe = EXE\([\s\S]*\n    name="agent-runner",\n[\s\S]*\n\)\n$/);
+    expect(spec).toMatch(/\nelse:\n    exe = EXE\([\s\S]*\n        name="agent-runner",\n[\s\S]*\n    \)\n$/);
   });
 
   it('renders empty lists as []', () => {
@@ -151,14 +151,17 @@ describe('pyString', () => {
     const spec = renderPythonSpec(model({ binaryName: hostile, entry: 'main.py"); import os; #\nos.system("x' }));
     const literal = '"x\\"); import os; os.system(\\"echo pwned"';
     expect(pyString(hostile)).toBe(literal);
-    expect(spec).toContain(`    name=${literal},\n`);
+    expect(spec).toContain(`        name=${literal},\n`);
 
-    const nameLines = spec.split('\n').filter((line) => /^\s*name=/.test(line));
-    expect(nameLines).toHaveLength(1);
-    const tokens = stringTokens(nameLines[0]);
-    expect(tokens).toHaveLength(1);
-    expect(JSON.parse(tokens[0])).toBe(hostile);
-    expect(nameLines[0].replace(tokens[0], '')).toBe('    name=,');
+    // the EXE(...) of each layout, and COLLECT(...): each holds the name as one literal
+    const nameLines = spec.split('\n').filter((line) => /\bname=/.test(line) && !line.trimStart().startsWith('#'));
+    expect(nameLines).toHaveLength(3);
+    for (const line of nameLines) {
+      const tokens = stringTokens(line.slice(line.indexOf('name=')));
+      expect(tokens).toHaveLength(1);
+      expect(JSON.parse(tokens[0])).toBe(hostile);
+    }
+    expect(nameLines[0].replace(stringTokens(nameLines[0])[0], '')).toBe('        name=,');
 
     // the entry stays one literal too, on one line
     const entryLine = spec.split('\n').find((line) => line.startsWith('ENTRY = "main.py'));
