@@ -42,7 +42,7 @@ export const PYTHON_LAYOUTS: PythonLayout[] = ['onefile', 'onedir'];
 const CHECKSUM_LINE = /^# stigmer-checksum: ([0-9a-f]{64})\r?\n/m;
 const TEST_LINE = /^# stigmer-test: (\{.*\})\s*$/m;
 const ENTRY_LINE = /^ENTRY\s*=\s*("(?:[^"\\\n]|\\.)*")\s*$/m;
-const LAYOUT_LINE = /^LAYOUT\s*=\s*(['"])(\w+)\1[^\n]*$/m;
+const LAYOUT_LINE = /^LAYOUT\s*=\s*(['"])([^'"\n]*)\1[^\n]*$/m;
 /** A COLLECT(...) call outside a comment: a hand-written one-folder spec. */
 const COLLECT_CALL = /^[^#\n]*\bCOLLECT\s*\(/m;
 export const TRACED_BLOCK_START = '# stigmer: traced imports';
