@@ -2,7 +2,7 @@
 // workspace, each a ratio within this run: the one-file binary of today's generated spec (STRIP on) against
 // the same spec with STRIP = False (the spec before issue 11; goal <= 0.6); start-up of the one-file binary
 // and of the one-folder layout (unpacked from its .tar.gz) against `python main.py` with the service's own
-// Python (goals <= 2.5 and <= 1.3); and the build time of each layout. In the quick bench too (~1 min).
+// Python (goals <= 2.5 and <= 1.3); and the build time of each layout. In the quick bench too (75-85 s here).
 const os = require('node:os');
 const path = require('node:path');
 const fs = require('fs-extra');
@@ -35,7 +35,9 @@ function benchPythonLayout(ws, { runs, quick, onefileBuilds }) {
     // The spec before issue 11: the same spec with strip off.
     ws.write(specPath, generated.replace(STRIP_LINE, 'STRIP = False'));
     ws.mustNx(['run', 'agent-runner:build-binary', '--skip-nx-cache']);
-    const unstripped = fs.statSync(path.join(dist, 'agent-runner')).size;
+    const unstrippedCopy = path.join(kept, 'onefile-unstripped', 'agent-runner');
+    fs.copySync(path.join(dist, 'agent-runner'), unstrippedCopy);
+    const unstripped = fs.statSync(unstrippedCopy).size;
     ws.write(specPath, generated);
 
     // One folder, through the generator option; built clean like run.js's one-file builds.
@@ -53,7 +55,7 @@ function benchPythonLayout(ws, { runs, quick, onefileBuilds }) {
     const testBinary = ws.nx(['run', 'agent-runner:test-binary']);
     const onedirPasses = testBinary.code === 0;
 
-    // Start-up, interleaved so that noise hits all three alike; each must print the version. One warm-up each.
+    // Start-up, interleaved so that noise hits all alike; each must print the version. One warm-up each.
     const version = /^version = "([^"]+)"/m.exec(ws.read(`${service}/pyproject.toml`))[1];
     // Python may write its bytecode cache (this machine sets PYTHONDONTWRITEBYTECODE), as on a developer's
     // machine: python main.py does not recompile the service's sources at every start, and the binaries hold
@@ -65,10 +67,10 @@ function benchPythonLayout(ws, { runs, quick, onefileBuilds }) {
     };
     // The order rotates, so that each program follows each other one (the one-file binary leaves 18 MB of
     // written-then-deleted files behind it) equally often.
-    const startup = { onefile: [], onedir: [], python: [] };
-    const programs = [['onefile', onefile, []], ['onedir', onedir, []], ['python', python, ['main.py']]];
+    const startup = { onefile: [], unstripped: [], onedir: [], python: [] };
+    const programs = [['onefile', onefile, []], ['unstripped', unstrippedCopy, []], ['onedir', onedir, []], ['python', python, ['main.py']]];
     for (const [, program, args] of programs) timed(program, args);
-    for (let i = 0; i < (quick ? 9 : 15); i++) {
+    for (let i = 0; i < (quick ? 8 : 16); i++) {
       for (let j = 0; j < programs.length; j++) {
         const [kind, program, args] = programs[(i + j) % programs.length];
         startup[kind].push(timed(program, args));
@@ -89,6 +91,7 @@ function benchPythonLayout(ws, { runs, quick, onefileBuilds }) {
     printTable(['start-up (--version)', 'median', 'min', 'max', 'ratio to python main.py', 'goal'], [
       [...onefileRow, goal(onefileRow[4], 2.5)],
       [...onedirRow, goal(onedirRow[4], 1.3)],
+      timingRow('one-file binary, STRIP = False / python main.py', startup.unstripped, pythonStart),
       timingRow('python main.py (the service\'s own Python)', startup.python, pythonStart),
     ]);
     if (!onedirPasses) console.log(`\none-folder test-binary failed:\n${testBinary.output.slice(-2000)}`);
