@@ -12,6 +12,7 @@ import { satisfiesPythonConstraint } from './pep440';
 import { installLocked, MANAGED_UV_VERSION, pinSourceOf, readPoetryLock, unpinnedNotice } from './managed-install';
 import { PythonProjectMetadata, readPythonProject } from './project-metadata';
 import { poetryMajorVersion } from './relock';
+import { pythonOptionCommand } from './toolchain-key';
 
 /** The PyInstaller that managed environments get; generated specs and dev dependencies follow it. */
 export const PYINSTALLER_VERSION = '6.22.3';
@@ -97,7 +98,7 @@ export async function resolvePythonEnvironment(project: ProjectRef, options: Env
   let venvDir: string | undefined;
   switch (kind) {
     case 'interpreter':
-      python = options.python as string;
+      python = pythonOptionCommand(options.python as string, project.workspaceRoot);
       log(`using the interpreter ${python}`);
       break;
     case 'poetry':

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'fs-extra';
-import { resolveKeyInterpreter, shellQuote, toolchainKey, toolchainKeyCommand } from './toolchain-key';
+import { pythonOptionCommand, resolveKeyInterpreter, shellQuote, toolchainKey, toolchainKeyCommand } from './toolchain-key';
 
 describe('shellQuote', () => {
   it('leaves plain words alone and single-quotes the rest, so the shell gives back the same word', () => {
@@ -47,5 +47,28 @@ describe('shellQuote for cmd.exe', () => {
   it('double-quotes words with spaces on Windows', () => {
     expect(shellQuote('C:\\Program Files\\Python312\\python.exe', 'win32')).toBe('"C:\\Program Files\\Python312\\python.exe"');
     expect(shellQuote('apps\\api', 'win32')).toBe('apps\\api');
+  });
+});
+
+describe('pythonOptionCommand', () => {
+  it('makes a path relative to the workspace root absolute, and leaves a bare name to PATH', () => {
+    const root = path.join(path.sep, 'ws');
+    expect(pythonOptionCommand('tools/py/bin/python', root)).toBe(path.join(root, 'tools', 'py', 'bin', 'python'));
+    expect(pythonOptionCommand('./.venv/bin/python', root)).toBe(path.join(root, '.venv', 'bin', 'python'));
+    expect(pythonOptionCommand(path.join(path.sep, 'opt', 'py', 'bin', 'python3'), root)).toBe(path.join(path.sep, 'opt', 'py', 'bin', 'python3'));
+    expect(pythonOptionCommand('python3.12', root)).toBe('python3.12');
+  });
+
+  it('resolves a relative python option in the key from the workspace root, where Nx runs it, not from the project', () => {
+    const workspace = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-ws-')));
+    const project = path.join(workspace, 'apps', 'api');
+    const cwd = process.cwd();
+    try {
+      process.chdir(workspace);
+      expect(resolveKeyInterpreter(project, 'tools/py/bin/python')).toEqual({ kind: 'interpreter', python: path.join(workspace, 'tools', 'py', 'bin', 'python') });
+    } finally {
+      process.chdir(cwd);
+      fs.removeSync(workspace);
+    }
   });
 });

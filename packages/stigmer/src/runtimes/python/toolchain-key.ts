@@ -28,9 +28,19 @@ function venvPython(venv: string): string {
   return process.platform === 'win32' ? path.join(venv, 'Scripts', 'python.exe') : path.join(venv, 'bin', 'python');
 }
 
+/**
+ * The `python` option as a command to spawn: a path with a folder in it is relative to the workspace root (as Nx
+ * options are), made absolute so that the build, its probes and the cache key all run the same file whatever
+ * their working folder; a bare name (python3.12) stays a PATH lookup.
+ */
+export function pythonOptionCommand(option: string, workspaceRoot: string): string {
+  return /[\\/]/.test(option) ? path.resolve(workspaceRoot, option) : option;
+}
+
 /** The interpreter build-binary would use for the service in `projectDir`, and the kind that chose it. */
 export function resolveKeyInterpreter(projectDir: string, pythonOption?: string): { kind: string; python: string } {
-  if (pythonOption) return { kind: 'interpreter', python: pythonOption };
+  // Nx runs this script from the workspace root, the folder a relative python option is relative to.
+  if (pythonOption) return { kind: 'interpreter', python: pythonOptionCommand(pythonOption, process.cwd()) };
   const has = (file: string) => fs.existsSync(path.join(projectDir, file));
   if (has('poetry.lock') && findOnPath('poetry')) {
     // Poetry's environment lives outside the workspace; without one yet, Poetry would create it from python3.
