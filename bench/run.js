@@ -13,6 +13,10 @@ const runs = quick ? 1 : Number(process.env.STIGMER_BENCH_RUNS ?? 3);
 
 async function main() {
   const ws = Workspace.create('bench');
+  // PyInstaller keeps its cache (the stripped copies of libraries) per user, and a --clean build empties it, even
+  // under another build that is reading it. A private cache keeps the bench's --clean builds from breaking other
+  // builds on the machine, and theirs from breaking the bench.
+  process.env.PYINSTALLER_CONFIG_DIR = `${ws.root}-pyinstaller`;
   try {
     ws.addExamplePythonService();
     ws.mustNx(['g', 'stigmer:init']);
@@ -108,6 +112,7 @@ async function main() {
     if (!quick) require('./python-stack').benchPythonStack(ws, { runs });
   } finally {
     ws.remove();
+    fs.removeSync(process.env.PYINSTALLER_CONFIG_DIR);
   }
 }
 
