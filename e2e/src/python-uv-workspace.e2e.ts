@@ -109,7 +109,8 @@ describe('Python: a uv workspace member is a local library (e2e)', () => {
     ws.mustNx(['g', 'stigmer:init']);
     ws.write('.gitignore', `${ws.read('.gitignore')}.venv/\n`);
     for (const [file, content] of Object.entries(FILES)) ws.write(file, content);
-    ws.commit('a uv workspace: a service and a member library');
+    ws.mustRun('uv', ['lock'], withUv);
+    ws.commit('a uv workspace: a service and a member library, locked');
     timings.setup = Date.now() - started;
   });
 
@@ -125,12 +126,14 @@ describe('Python: a uv workspace member is a local library (e2e)', () => {
     const graph = fs.readJsonSync(graphFile).graph;
     expect(graph.dependencies[SERVICE].map((d: { target: string }) => d.target)).toContain('plugkit');
 
-    mustNx(['g', 'stigmer:binary-spec', '--project', SERVICE], withUv, 'generate');
+    const generated = mustNx(['g', 'stigmer:binary-spec', '--project', SERVICE], withUv, 'generate');
     const spec = ws.read(`apps/${SERVICE}/${SERVICE}.spec`);
     expect(spec).toContain('../../libs/plugkit');
     expect(spec).toMatch(/for package in \[\s*"plugkit",\s*\]:\s*hiddenimports \+= collect_submodules\(package\)/);
-    // One lock for the whole uv workspace, at its root, now with PyInstaller as the service's dev dependency.
-    expect(ws.mustRun('uv', ['lock'], withUv).code).toBe(0);
+    // One lock for the whole uv workspace, at its root: the generator re-locked it with PyInstaller as the
+    // service's dev dependency, and uv agrees it is fresh.
+    expect(generated.output).toContain(`stigmer: uv lock (in apps/${SERVICE}), so that uv.lock matches pyproject.toml`);
+    ws.mustRun('uv', ['lock', '--check'], withUv);
     const locked = lockedVersions(ws.read('uv.lock'));
     expect(locked).toMatchObject({ 'plug-kit': '1.0.0', greeter: '0.1.0' });
     expect(locked.pyinstaller).toMatch(/^6\./);
