@@ -134,7 +134,7 @@ function globFrom(files: WorkspaceFiles, dir: string, segments: string[]): strin
   if (segments.length === 0) return [dir];
   const [segment, ...rest] = segments;
   if (segment === '**') {
-    const deeper = files.list(dir).filter((e) => e.isDir && !e.name.startsWith('.'));
+    const deeper = files.list(dir).filter((e) => e.isDir && !e.name.startsWith('.') && e.name !== 'node_modules');
     return [...globFrom(files, dir, rest), ...deeper.flatMap((e) => globFrom(files, joinPath(dir, e.name), segments))];
   }
   if (!/[*?[]/.test(segment)) return globFrom(files, joinPath(dir, segment), rest);
