@@ -356,6 +356,24 @@ describe('readPythonProject in a uv workspace', () => {
     expect(byName(notMember.dependencies, 'Graph_Ton')?.localPath).toBeUndefined();
   });
 
+  it("adds the members that its members take from the workspace (not their dev sources), once", () => {
+    const metadata = read(
+      {
+        'pyproject.toml': '[tool.uv.workspace]\nmembers = ["apps/*", "libs/*"]\n',
+        'uv.lock': 'version = 1\n',
+        'apps/svc/pyproject.toml': SERVICE,
+        'libs/graphton/pyproject.toml': '[project]\nname = "graph-ton"\ndependencies = ["core-lib>=1", "six"]\n\n[tool.uv.sources]\ncore_lib = { workspace = true }\ntools = { workspace = true }\n',
+        'libs/core/pyproject.toml': '[project]\nname = "core-lib"\ndependencies = ["graph-ton"]\n\n[tool.uv.sources]\ngraph-ton = { workspace = true }\n',
+        'libs/tools/pyproject.toml': '[project]\nname = "tools"\n',
+      },
+      'apps/svc',
+    );
+    expect(metadata.dependencies.filter((d) => d.localPath)).toEqual([
+      { name: 'Graph_Ton', localPath: '../../libs/graphton', declaredIn: 'pyproject.toml' },
+      { name: 'core-lib', localPath: '../../libs/core', declaredIn: 'pyproject.toml' },
+    ]);
+  });
+
   it('resolves a member for the uv workspace root service itself', () => {
     const metadata = read(
       { 'svc/pyproject.toml': `${SERVICE}\n[tool.uv.workspace]\nmembers = ["libs/*"]\n`, 'svc/uv.lock': 'version = 1\n', 'svc/libs/graphton/pyproject.toml': '[project]\nname = "graph_ton"\n' },

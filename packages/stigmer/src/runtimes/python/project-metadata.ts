@@ -135,6 +135,7 @@ function poetryDependency(name: string, spec: any): PythonDependency {
 /** The uv workspace the project is a member of, with paths relative to the project root. */
 interface MemberOf {
   workspace: UvWorkspace;
+  files: WorkspaceFiles;
   /** A path relative to the (Nx) workspace root, made relative to the project root. */
   relative(workspacePath: string): string;
 }
@@ -143,7 +144,7 @@ function uvWorkspaceOf({ files, projectRoot }: ProjectLocation): MemberOf | unde
   const root = joinPath(projectRoot);
   const workspace = findUvWorkspace(files, root);
   if (!workspace || ![...workspace.members.values()].includes(root)) return undefined;
-  return { workspace, relative: (p) => path.posix.relative(root, p) || '.' };
+  return { workspace, files, relative: (p) => path.posix.relative(root, p) || '.' };
 }
 
 function readPep621(doc: TomlTable, metadata: PythonProjectMetadata, read: ReadProjectFile, member?: MemberOf): void {
@@ -164,6 +165,32 @@ function readPep621(doc: TomlTable, metadata: PythonProjectMetadata, read: ReadP
     if (memberRoot !== undefined) dependency.localPath = member?.relative(memberRoot);
     if (dependency.localPath) delete dependency.requirement;
     metadata.dependencies.push(dependency);
+  }
+  if (member) addMembersOfMembers(metadata, member);
+}
+
+/**
+ * The members that the service's members take from the workspace, and theirs: local libraries of the service
+ * too (no index has them for pip, and the spec must collect their modules).
+ */
+function addMembersOfMembers(metadata: PythonProjectMetadata, member: MemberOf): void {
+  const known = new Set(metadata.dependencies.map((d) => normalizeDistName(d.name)));
+  const pending = metadata.dependencies.filter((d) => d.localPath && member.workspace.members.has(normalizeDistName(d.name))).map((d) => normalizeDistName(d.name));
+  while (pending.length) {
+    const root = member.workspace.members.get(pending.pop() as string) as string;
+    const text = member.files.read(joinPath(root, 'pyproject.toml'));
+    const doc = text === undefined ? undefined : parseToml(text, joinPath(root, 'pyproject.toml'));
+    const sources: Record<string, any> = doc?.tool?.uv?.sources ?? {};
+    const fromWorkspace = new Set(Object.keys(sources).filter((key) => sources[key]?.workspace === true).map(normalizeDistName));
+    for (const requirement of doc?.project?.dependencies ?? []) {
+      const name = parseRequirement(String(requirement))?.name;
+      const key = name && normalizeDistName(name);
+      const memberRoot = key && fromWorkspace.has(key) ? member.workspace.members.get(key) : undefined;
+      if (!key || memberRoot === undefined || known.has(key)) continue;
+      known.add(key);
+      pending.push(key);
+      metadata.dependencies.push({ name: name as string, localPath: member.relative(memberRoot) });
+    }
   }
 }
 
