@@ -5,12 +5,12 @@ import { CommandResult, exec, pythonToolsEnv, toolsBin, Workspace } from './help
 
 /**
  * A uv workspace member is a local library like a path dependency. The Nx workspace root is a uv workspace
- * (`members = ["apps/*", "libs/*"]`, one uv.lock at the root); the service apps/greeter takes `plugkit` from it
- * (`{ workspace = true }`) and six from the index. plugkit loads its plugins by name (importlib), so only a spec
- * that collects the member's modules makes a working binary. Built through uv (pinned uv on PATH) and with
- * neither tool on PATH (the managed environment installs the root uv.lock's packages and the member, editable);
- * each binary does its work from an empty folder with an empty environment, test-binary passes, and a change
- * in the member misses the cache and shows in the rebuilt binary.
+ * (`members = ["apps/*", "libs/*"]`, one uv.lock at the root); the service apps/greeter takes `plug-kit` from it
+ * (`{ workspace = true }`), plug-kit takes textkit from it in turn, and six comes from the index. plugkit loads its
+ * plugins by name (importlib), so only a spec that collects the member's modules makes a working binary. Built
+ * through uv (pinned uv on PATH) and with neither tool on PATH (the managed environment installs the root
+ * uv.lock's packages and the members, editable); each binary does its work from an empty folder with an empty
+ * environment, test-binary passes, and a change in the member misses the cache and shows in the rebuilt binary.
  */
 const SERVICE = 'greeter';
 const BINARY = `apps/${SERVICE}/dist/${SERVICE}`;
@@ -41,6 +41,10 @@ const FILES: Record<string, string> = {
     'name = "Plug.Kit"',
     'version = "1.0.0"',
     'requires-python = ">=3.9"',
+    'dependencies = ["textkit"]',
+    '',
+    '[tool.uv.sources]',
+    'textkit = { workspace = true }',
     '',
     '[build-system]',
     'requires = ["setuptools>=61"]',
@@ -52,7 +56,20 @@ const FILES: Record<string, string> = {
   ].join('\n'),
   'libs/plugkit/plugkit/__init__.py': 'import importlib\n\n\ndef run(plugin, text):\n    return importlib.import_module("plugkit.plugins." + plugin).apply(text)\n',
   'libs/plugkit/plugkit/plugins/__init__.py': '',
-  'libs/plugkit/plugkit/plugins/shout.py': 'def apply(text):\n    return text.upper() + "!"\n',
+  'libs/plugkit/plugkit/plugins/shout.py': 'from textkit import exclaim\n\n\ndef apply(text):\n    return exclaim(text.upper())\n',
+  // A member of a member: a local library of the service too.
+  'libs/textkit/project.json': JSON.stringify({ name: 'textkit' }, null, 2),
+  'libs/textkit/pyproject.toml': [
+    '[project]',
+    'name = "textkit"',
+    'version = "2.0.0"',
+    '',
+    '[build-system]',
+    'requires = ["setuptools>=61"]',
+    'build-backend = "setuptools.build_meta"',
+    '',
+  ].join('\n'),
+  'libs/textkit/textkit/__init__.py': 'def exclaim(text):\n    return text + "!"\n',
 };
 
 /** Locked package versions of a uv.lock: name -> version. */
@@ -87,12 +104,17 @@ describe('Python: a uv workspace member is a local library (e2e)', () => {
     return result.stdout.trim();
   }
 
-  /** What an environment's interpreter imports plugkit from, and the version of plug-kit installed in it. */
-  function installedMember(python: string): string {
-    const probe = exec(python, ['-c', 'import importlib.metadata as m, os, plugkit; print(os.path.dirname(os.path.dirname(plugkit.__file__)), m.version("plug-kit"))'], scratch);
+  /** Where an environment's interpreter imports the members from (their folders: editable), with their versions. */
+  function installedMembers(python: string): string {
+    const probe = exec(
+      python,
+      ['-c', 'import importlib.metadata as m, os, plugkit, textkit\nfor module, name in ((plugkit, "plug-kit"), (textkit, "textkit")): print(os.path.dirname(os.path.dirname(module.__file__)), m.version(name))'],
+      scratch,
+    );
     expect(probe.stderr).toBe('');
     return probe.stdout.trim();
   }
+  const editableMembers = () => `${ws.path('libs', 'plugkit')} 1.0.0\n${ws.path('libs', 'textkit')} 2.0.0`;
 
   beforeAll(() => {
     const started = Date.now();
@@ -102,7 +124,8 @@ describe('Python: a uv workspace member is a local library (e2e)', () => {
     // A folder with uv alone, so that the uv PATH has uv and not the tools venv's python3.
     fs.ensureDirSync(path.join(scratch, 'uv-bin'));
     fs.symlinkSync(path.join(bin, 'uv'), path.join(scratch, 'uv-bin', 'uv'));
-    neither = { ...pythonToolsEnv(), PATH: process.env.PATH as string };
+    // PyInstaller's own cache in the scratch folder: other builds on this machine may clear the shared one mid-build.
+    neither = { ...pythonToolsEnv(), PYINSTALLER_CONFIG_DIR: path.join(scratch, 'pyinstaller'), PATH: process.env.PATH as string };
     withUv = { ...neither, PATH: `${path.join(scratch, 'uv-bin')}${path.delimiter}${process.env.PATH}` };
 
     ws = Workspace.create('uvws');
@@ -129,13 +152,14 @@ describe('Python: a uv workspace member is a local library (e2e)', () => {
     const generated = mustNx(['g', 'stigmer:binary-spec', '--project', SERVICE], withUv, 'generate');
     const spec = ws.read(`apps/${SERVICE}/${SERVICE}.spec`);
     expect(spec).toContain('../../libs/plugkit');
-    expect(spec).toMatch(/for package in \[\s*"plugkit",\s*\]:\s*hiddenimports \+= collect_submodules\(package\)/);
+    expect(spec).toContain('../../libs/textkit');
+    expect(spec).toMatch(/for package in \[\s*"plugkit",\s*"textkit",\s*\]:\s*hiddenimports \+= collect_submodules\(package\)/);
     // One lock for the whole uv workspace, at its root: the generator re-locked it with PyInstaller as the
     // service's dev dependency, and uv agrees it is fresh.
     expect(generated.output).toContain(`stigmer: uv lock (in apps/${SERVICE}), so that uv.lock matches pyproject.toml`);
     ws.mustRun('uv', ['lock', '--check'], withUv);
     const locked = lockedVersions(ws.read('uv.lock'));
-    expect(locked).toMatchObject({ 'plug-kit': '1.0.0', greeter: '0.1.0' });
+    expect(locked).toMatchObject({ 'plug-kit': '1.0.0', textkit: '2.0.0', greeter: '0.1.0' });
     expect(locked.pyinstaller).toMatch(/^6\./);
     six = locked.six;
     expect(fs.existsSync(ws.path('apps', SERVICE, 'uv.lock'))).toBe(false);
@@ -146,8 +170,10 @@ describe('Python: a uv workspace member is a local library (e2e)', () => {
     const build = mustNx(['run', `${SERVICE}:build-binary`], withUv, 'uv.build');
     expect(build.output).toContain('uv sync --locked');
     expect(runEmpty(['hi'])).toBe(`HI! six ${six}`);
-    expect(installedMember(ws.path('.venv', 'bin', 'python'))).toBe(`${ws.path('libs', 'plugkit')} 1.0.0`);
-    expect(mustNx(['run', `${SERVICE}:test-binary`], withUv, 'uv.test').output).toMatch(/✔ local package plugkit/);
+    expect(installedMembers(ws.path('.venv', 'bin', 'python'))).toBe(editableMembers());
+    const test = mustNx(['run', `${SERVICE}:test-binary`], withUv, 'uv.test');
+    expect(test.output).toMatch(/✔ local package plugkit/);
+    expect(test.output).toMatch(/✔ local package textkit/);
     expect(gitStatus()).toBe('');
   });
 
@@ -157,15 +183,16 @@ describe('Python: a uv workspace member is a local library (e2e)', () => {
     expect(build.output).toMatch(/installing the \d+ packages uv\.lock pins/);
     expect(build.output).not.toMatch(/not pinned/);
     expect(runEmpty()).toBe(`HELLO! six ${six}`);
-    expect(installedMember(ws.path('.stigmer', 'venvs', SERVICE, 'bin', 'python'))).toBe(`${ws.path('libs', 'plugkit')} 1.0.0`);
+    expect(installedMembers(ws.path('.stigmer', 'venvs', SERVICE, 'bin', 'python'))).toBe(editableMembers());
     const test = mustNx(['run', `${SERVICE}:test-binary`], neither, 'managed.test');
     expect(test.output).toMatch(/✔ local package plugkit/);
+    expect(test.output).toMatch(/✔ local package textkit/);
     expect(gitStatus()).toBe('');
   });
 
   it('rebuilds when the member changes (a cache miss), and the binary shows the change', () => {
     expect(cacheHit(mustNx(['run', `${SERVICE}:build-binary`], neither, 'managed.hit'))).toBe(true);
-    ws.write('libs/plugkit/plugkit/plugins/shout.py', 'def apply(text):\n    return text.upper() + "!!!"\n');
+    ws.write('libs/plugkit/plugkit/plugins/shout.py', 'from textkit import exclaim\n\n\ndef apply(text):\n    return exclaim(text.upper()) + "!!"\n');
     const rebuilt = mustNx(['run', `${SERVICE}:build-binary`], neither, 'managed.memberChanged');
     expect(cacheHit(rebuilt)).toBe(false);
     expect(runEmpty()).toBe(`HELLO!!! six ${six}`);
