@@ -37,6 +37,29 @@ describe('toolchain key', () => {
     expect(resolveKeyInterpreter(dir)).toEqual({ kind: 'managed', python: 'python3' });
   });
 
+  it("takes a uv workspace member's environment from the workspace root's uv.lock and .venv", () => {
+    const ws = path.join(dir, 'uv ws');
+    fs.outputFileSync(path.join(ws, 'pyproject.toml'), '[tool.uv.workspace]\nmembers = ["apps/*"]\n');
+    fs.outputFileSync(path.join(ws, 'uv.lock'), 'version = 1\n');
+    fs.outputFileSync(path.join(ws, 'apps', 'svc', 'pyproject.toml'), '[project]\nname = "svc"\nversion = "0.1.0"\n');
+    const venvPython = path.join(ws, '.venv', 'bin', 'python');
+    fs.outputFileSync(venvPython, '#!/bin/sh\necho 3.98.0 linux fakearch\n', { mode: 0o755 });
+    const bin = path.join(dir, 'uv-bin');
+    fs.outputFileSync(path.join(bin, 'uv'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+    const savedPath = process.env.PATH;
+    try {
+      process.env.PATH = path.join(dir, 'empty-bin'); // no uv on PATH
+      expect(resolveKeyInterpreter(path.join(ws, 'apps', 'svc'), undefined, ws)).toEqual({ kind: 'managed', python: 'python3' });
+      process.env.PATH = `${bin}${path.delimiter}${savedPath}`;
+      expect(resolveKeyInterpreter(path.join(ws, 'apps', 'svc'), undefined, ws)).toEqual({ kind: 'uv', python: venvPython });
+      // Not a member (outside the members globs): not pinned by that lock.
+      fs.outputFileSync(path.join(ws, 'tools', 'other', 'pyproject.toml'), '[project]\nname = "other"\n');
+      expect(resolveKeyInterpreter(path.join(ws, 'tools', 'other'), undefined, ws).kind).toBe('managed');
+    } finally {
+      process.env.PATH = savedPath;
+    }
+  });
+
   it('builds a shell command whose arguments survive a space in the path', () => {
     const command = toolchainKeyCommand('apps/my api', '/opt/py 3/bin/python');
     expect(command).toMatch(/^node \S*toolchain-key\.js 'apps\/my api' '\/opt\/py 3\/bin\/python'$/);
