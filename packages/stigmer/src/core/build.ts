@@ -3,7 +3,7 @@ import { logger } from '@nx/devkit';
 import * as fs from 'fs-extra';
 import { resolveSpec, RuntimeId } from '../runtimes';
 import type { ProjectRef } from '../runtimes/types';
-import { createStagingDir, promoteFromStaging, writeSideFiles } from '../utils/artifacts';
+import { createStagingDir, promoteFromStaging, removeBinary, writeSideFiles } from '../utils/artifacts';
 import { StigmerError } from '../utils/errors';
 import { killLiveChildren } from '../utils/process';
 import { formatSeconds, formatSize, Progress } from '../utils/progress';
@@ -64,13 +64,17 @@ export async function buildBinary(project: ProjectRef, options: BuildBinaryOptio
     for (const binary of output.binaries) {
       const { size } = await fs.stat(binary.path);
       if (size === 0) throw new StigmerError(`${runtime.displayName} wrote an empty ${path.basename(binary.path)}: see its output above.`);
-      await fs.chmod(binary.path, 0o755);
+      const layout = binary.layout ?? 'onefile';
+      // An archive is not run itself: its entrypoint inside keeps the mode the builder gave it.
+      if (layout === 'onefile') await fs.chmod(binary.path, 0o755);
       await writeSideFiles(binary.path, {
         name: spec.binaryName,
         version: output.version,
         os: binary.os,
         arch: binary.arch,
         runtime: runtime.id,
+        layout,
+        ...(binary.entrypoint ? { entrypoint: binary.entrypoint } : {}),
         runtimeVersions: output.runtimeVersions,
         builtBy: `stigmer ${STIGMER_VERSION}`,
       });
@@ -79,6 +83,8 @@ export async function buildBinary(project: ProjectRef, options: BuildBinaryOptio
     // Every binary and its side files are complete: only now do they replace what dist/ held.
     const finalPaths = output.binaries.map((binary) => path.join(outputDir, path.basename(binary.path)));
     for (const [i, binary] of output.binaries.entries()) await promoteFromStaging(binary.path, finalPaths[i]);
+    // After a switch of layout, dist/ holds only what this spec builds: never an old binary beside the new one.
+    for (const file of spec.supersededFiles ?? []) await removeBinary(path.join(outputDir, file));
     progress.end();
     finalPaths.forEach((finalPath, i) => {
       const last = i === finalPaths.length - 1 ? `, built in ${formatSeconds(progress.totalMs)}` : '';

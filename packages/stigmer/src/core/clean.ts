@@ -10,7 +10,7 @@ import { distDir, removeIfEmpty } from './build';
 export async function cleanBinary(project: ProjectRef, options: { spec?: string; runtime?: RuntimeId }): Promise<string[]> {
   const { runtime, spec } = resolveSpec(project, options);
   const removed: string[] = [];
-  for (const file of spec.binaryFiles) removed.push(...(await removeBinary(path.join(distDir(project), file))));
+  for (const file of [...spec.binaryFiles, ...(spec.supersededFiles ?? [])]) removed.push(...(await removeBinary(path.join(distDir(project), file))));
   for (const file of runtime.workFiles(project, spec)) {
     if (await fs.pathExists(file)) {
       await fs.remove(file);

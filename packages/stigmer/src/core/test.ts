@@ -3,9 +3,10 @@ import * as path from 'node:path';
 import { logger } from '@nx/devkit';
 import * as fs from 'fs-extra';
 import { binaryFileName, resolveSpec, RuntimeId } from '../runtimes';
-import type { CheckResult, ProjectRef } from '../runtimes/types';
+import type { CheckResult, ProjectRef, SpecInfo } from '../runtimes/types';
 import { sha256File, sideFiles } from '../utils/artifacts';
 import { StigmerError } from '../utils/errors';
+import { unpackArchive } from '../utils/folder-archive';
 import { lastLines, run } from '../utils/process';
 import { formatSize } from '../utils/progress';
 import { distDir } from './build';
@@ -37,18 +38,29 @@ export async function testBinary(project: ProjectRef, options: TestBinaryOptions
   if (!stat?.isFile()) {
     throw new StigmerError(`${relative} does not exist: run nx run ${project.name}:build-binary first.`);
   }
-  checks.push(await executableCheck(binaryPath, relative));
-  const budget = options.sizeBudgetMb ?? (await runtime.defaultSizeBudgetMb?.({ project, spec, binaryPath, options })) ?? 100;
-  checks.push({
-    name: 'size',
-    ok: stat.size <= budget * 1024 * 1024,
-    detail: stat.size <= budget * 1024 * 1024
-      ? `${formatSize(stat.size)} (budget ${budget} MB)`
-      : `${relative} is ${formatSize(stat.size)}, over its ${budget} MB budget: add large unused packages to the spec's excludes, or raise sizeBudgetMb.`,
-  });
-  checks.push(await checksumCheck(binaryPath, relative, project.name));
-  checks.push(...(await runtime.verify({ project, spec, binaryPath, options })));
-  if (options.smoke !== false) checks.push(await smokeRun(binaryPath, relative, (output) => runtime.diagnose?.(output, spec), options));
+  const runnable = await fs.mkdtemp(path.join(os.tmpdir(), 'stigmer-smoke-'));
+  try {
+    // Every check runs on a copy in an empty folder outside the workspace (an onedir archive unpacked there, as a
+    // daemon would), so that nothing of the workspace (node_modules, site-packages, sources) is within reach.
+    const placed = await placeRunnable(binaryPath, relative, spec, runnable);
+    checks.push(placed.check);
+    const budget = options.sizeBudgetMb ?? (await runtime.defaultSizeBudgetMb?.({ project, spec, binaryPath, options })) ?? 100;
+    checks.push({
+      name: 'size',
+      ok: stat.size <= budget * 1024 * 1024,
+      detail: stat.size <= budget * 1024 * 1024
+        ? `${formatSize(stat.size)} (budget ${budget} MB)`
+        : `${relative} is ${formatSize(stat.size)}, over its ${budget} MB budget: add large unused packages to the spec's excludes, or raise sizeBudgetMb.`,
+    });
+    checks.push(await checksumCheck(binaryPath, relative, project.name));
+    if (placed.executable) {
+      const executable = placed.executable;
+      checks.push(...(await runtime.verify({ project, spec, binaryPath: executable, options })));
+      if (options.smoke !== false) checks.push(await smokeRun(executable, runnable, placed.shown, (output) => runtime.diagnose?.(output, spec), options));
+    }
+  } finally {
+    await fs.remove(runnable);
+  }
   if (options.checkGitIgnore !== false) checks.push(...(await gitIgnoreChecks(project, [binaryPath, ...runtime.workFiles(project, spec).slice(0, 1)])));
   for (const check of checks) {
     (check.ok ? logger.info : logger.error)(`  ${check.ok ? '✔' : '✘'} ${check.name}: ${check.detail}`);
@@ -61,13 +73,35 @@ export async function testBinary(project: ProjectRef, options: TestBinaryOptions
   return checks;
 }
 
-async function executableCheck(binaryPath: string, relative: string): Promise<CheckResult> {
-  try {
-    await fs.access(binaryPath, fs.constants.X_OK);
-    return { name: 'executable', ok: true, detail: relative };
-  } catch {
-    return { name: 'executable', ok: false, detail: `${relative} has no execute permission: rebuild it, or chmod +x it if a cache restored it without the bit.` };
+/**
+ * Puts a runnable copy of the binary into `folder` and checks it can be executed: the binary itself, or the
+ * entrypoint (named by its manifest) of an onedir archive unpacked there.
+ */
+async function placeRunnable(binaryPath: string, relative: string, spec: SpecInfo, folder: string): Promise<{ check: CheckResult; executable?: string; shown: string }> {
+  let executable = path.join(folder, path.basename(binaryPath));
+  let shown = relative;
+  if (spec.layout === 'onedir') {
+    const manifest = await fs.readJson(sideFiles(binaryPath).manifest).catch(() => undefined);
+    const entrypoint: string = manifest?.entrypoint ?? `${spec.binaryName}/${spec.binaryName}${process.platform === 'win32' ? '.exe' : ''}`;
+    try {
+      await unpackArchive(binaryPath, folder);
+    } catch (error) {
+      return { check: { name: 'executable', ok: false, detail: (error as Error).message }, shown };
+    }
+    executable = path.join(folder, ...entrypoint.split('/'));
+    shown = `${entrypoint} in ${relative}`;
+    if (!(await fs.pathExists(executable))) {
+      return { check: { name: 'executable', ok: false, detail: `${relative} holds no ${entrypoint} (the entrypoint of its manifest): rebuild it with build-binary.` }, shown };
+    }
+  } else {
+    await fs.copyFile(binaryPath, executable);
   }
+  try {
+    await fs.access(executable, fs.constants.X_OK);
+  } catch {
+    return { check: { name: 'executable', ok: false, detail: `${shown} has no execute permission: rebuild it, or chmod +x it if a cache restored it without the bit.` }, shown };
+  }
+  return { check: { name: 'executable', ok: true, detail: shown }, executable, shown };
 }
 
 async function checksumCheck(binaryPath: string, relative: string, projectName: string): Promise<CheckResult> {
@@ -84,40 +118,32 @@ async function checksumCheck(binaryPath: string, relative: string, projectName: 
  * NODE_PATH/PYTHONPATH, so that nothing of the workspace (node_modules, site-packages, sources) is within
  * reach: a binary that still needs one of them fails here, not on a user's machine.
  */
-async function smokeRun(binaryPath: string, relative: string, diagnose: (output: string) => string | undefined, options: TestBinaryOptions): Promise<CheckResult> {
-  const folder = await fs.mkdtemp(path.join(os.tmpdir(), 'stigmer-smoke-'));
+async function smokeRun(executable: string, folder: string, relative: string, diagnose: (output: string) => string | undefined, options: TestBinaryOptions): Promise<CheckResult> {
   const args = options.args ?? [];
   const timeout = options.timeout ?? 60;
   const expectedExitCode = options.expectedExitCode ?? 0;
   const command = [relative, ...args].join(' ');
-  try {
-    const reachable = nodeModulesAbove(folder);
-    if (reachable) {
-      return { name: 'smoke run', ok: false, detail: `${reachable} is within reach of the smoke run's folder ${folder}, so it cannot prove the binary needs no node_modules: remove it or set TMPDIR to a folder with none above it.` };
-    }
-    const copy = path.join(folder, path.basename(binaryPath));
-    await fs.copyFile(binaryPath, copy);
-    await fs.chmod(copy, 0o755);
-    const { PYTHONPATH, PYTHONHOME, VIRTUAL_ENV, NODE_PATH, NODE_OPTIONS, ...env } = process.env;
-    void PYTHONPATH, PYTHONHOME, VIRTUAL_ENV, NODE_PATH, NODE_OPTIONS;
-    const result = await run(copy, args, { cwd: folder, env: { ...env, HOME: folder, USERPROFILE: folder, NODE_PATH: '', ...(options.env ?? {}) }, timeoutMs: timeout * 1000 });
-    const output = `${result.stdout}\n${result.stderr}`;
-    const moduleHint = diagnose(output);
-    if (result.timedOut) {
-      return { name: 'smoke run', ok: false, detail: `"${command}" did not exit within ${timeout}s: set test-binary "args" to a command that exits (e.g. ["--version"]), raise "timeout", or set "smoke": false.` };
-    }
-    if (moduleHint) return { name: 'smoke run', ok: false, detail: moduleHint };
-    if (result.exitCode !== expectedExitCode) {
-      return { name: 'smoke run', ok: false, detail: `"${command}" exited ${result.exitCode ?? result.signal}, expected ${expectedExitCode}: ${lastLines(output, 1) || 'no output'}` };
-    }
-    if (options.expectedOutput && !new RegExp(options.expectedOutput).test(output)) {
-      return { name: 'smoke run', ok: false, detail: `"${command}" printed no match for /${options.expectedOutput}/: it printed ${JSON.stringify(lastLines(output, 2).slice(0, 200))}.` };
-    }
-    const proved = options.args?.length || options.expectedOutput ? '' : ' (no smoke "args" or "expectedOutput" configured: this proves only that it starts and exits; set them to a command that does real work)';
-    return { name: 'smoke run', ok: true, detail: `"${command}" exited ${expectedExitCode}${options.expectedOutput ? ` and matched /${options.expectedOutput}/` : ''} from a copy in an empty folder${proved}` };
-  } finally {
-    await fs.remove(folder);
+  const reachable = nodeModulesAbove(folder);
+  if (reachable) {
+    return { name: 'smoke run', ok: false, detail: `${reachable} is within reach of the smoke run's folder ${folder}, so it cannot prove the binary needs no node_modules: remove it or set TMPDIR to a folder with none above it.` };
   }
+  const { PYTHONPATH, PYTHONHOME, VIRTUAL_ENV, NODE_PATH, NODE_OPTIONS, ...env } = process.env;
+  void PYTHONPATH, PYTHONHOME, VIRTUAL_ENV, NODE_PATH, NODE_OPTIONS;
+  const result = await run(executable, args, { cwd: folder, env: { ...env, HOME: folder, USERPROFILE: folder, NODE_PATH: '', ...(options.env ?? {}) }, timeoutMs: timeout * 1000 });
+  const output = `${result.stdout}\n${result.stderr}`;
+  const moduleHint = diagnose(output);
+  if (result.timedOut) {
+    return { name: 'smoke run', ok: false, detail: `"${command}" did not exit within ${timeout}s: set test-binary "args" to a command that exits (e.g. ["--version"]), raise "timeout", or set "smoke": false.` };
+  }
+  if (moduleHint) return { name: 'smoke run', ok: false, detail: moduleHint };
+  if (result.exitCode !== expectedExitCode) {
+    return { name: 'smoke run', ok: false, detail: `"${command}" exited ${result.exitCode ?? result.signal}, expected ${expectedExitCode}: ${lastLines(output, 1) || 'no output'}` };
+  }
+  if (options.expectedOutput && !new RegExp(options.expectedOutput).test(output)) {
+    return { name: 'smoke run', ok: false, detail: `"${command}" printed no match for /${options.expectedOutput}/: it printed ${JSON.stringify(lastLines(output, 2).slice(0, 200))}.` };
+  }
+  const proved = options.args?.length || options.expectedOutput ? '' : ' (no smoke "args" or "expectedOutput" configured: this proves only that it starts and exits; set them to a command that does real work)';
+  return { name: 'smoke run', ok: true, detail: `"${command}" exited ${expectedExitCode}${options.expectedOutput ? ` and matched /${options.expectedOutput}/` : ''} from a copy in an empty folder${proved}` };
 }
 
 /** The first node_modules folder in a folder's ancestors (Node's module resolution would find it), if any. */

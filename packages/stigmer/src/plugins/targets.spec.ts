@@ -107,8 +107,10 @@ describe('createBinaryTargets', () => {
 describe('pythonRuntime.readSpec', () => {
   it('reads a PyInstaller spec and rejects other files', () => {
     const content = "a = Analysis(['main.py'])\npyz = PYZ(a.pure)\nexe = EXE(\n    pyz,\n    name='svc',\n)\n";
-    expect(pythonRuntime.readSpec('apps/x/svc-bin.spec', content)).toEqual({ specFile: 'svc-bin.spec', binaryName: 'svc', binaryFiles: ['svc'] });
+    expect(pythonRuntime.readSpec('apps/x/svc-bin.spec', content)).toEqual({ specFile: 'svc-bin.spec', binaryName: 'svc', binaryFiles: ['svc'], layout: 'onefile', supersededFiles: ['svc.tar.gz'] });
     expect(pythonRuntime.readSpec('apps/x/pkg.spec', 'Name: foo\nVersion: 1\n%build')).toBeUndefined();
+    const onedir = `${content.replace('exe = EXE(', 'exe = EXE(\n    exclude_binaries=True,')}coll = COLLECT(exe, a.binaries, name='svc')\n`;
+    expect(pythonRuntime.readSpec('apps/x/svc-bin.spec', onedir)).toEqual({ specFile: 'svc-bin.spec', binaryName: 'svc', binaryFiles: ['svc.tar.gz'], layout: 'onedir', supersededFiles: ['svc'] });
     expect(pythonRuntime.readSpec('apps/x/svc.py', content)).toBeUndefined();
   });
 

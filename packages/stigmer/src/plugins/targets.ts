@@ -51,7 +51,7 @@ export function createBinaryTargets(
       outputs: binaries.flatMap((binary) => [binary, `${binary}.sha256`, `${binary}.manifest.json`]),
       metadata: {
         technologies,
-        description: `Build ${spec.binaryName} into one standalone executable with ${runtime.displayName}`,
+        description: `Build ${spec.binaryName} into ${spec.layout === 'onedir' ? `one standalone folder, shipped as ${spec.binaryFiles[0]},` : 'one standalone executable'} with ${runtime.displayName}`,
         help: {
           command: `npx nx run <project>:${buildTarget} --help`,
           example: { options: { clean: true } },

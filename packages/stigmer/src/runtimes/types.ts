@@ -19,6 +19,10 @@ export interface SpecInfo {
   binaryName: string;
   /** File names (in dist/) of every binary the spec builds; the first is the one for this machine. */
   binaryFiles: string[];
+  /** 'onedir': each binary file is a .tar.gz of a folder, run through its `entrypoint`. Default 'onefile'. */
+  layout?: BinaryLayout;
+  /** Files in dist/ that a build of this spec supersedes (the other layout's binary): removed with their side files. */
+  supersededFiles?: string[];
   /** Smoke run the spec proposes for test-binary (project.json options override it). */
   smoke?: { args: string[]; expectedOutput?: string };
 }
@@ -36,12 +40,19 @@ export interface BuildRequest {
   timeoutMs?: number;
 }
 
+/** One executable, or a folder shipped as one .tar.gz (Python's one-folder build). */
+export type BinaryLayout = 'onefile' | 'onedir';
+
 export interface BuiltBinary {
   /** Path of the finished binary inside the staging folder; its base name is its name in dist/. */
   path: string;
   /** Platform it runs on, as the manifest reports it (Node's names: linux/darwin/win32, x64/arm64). */
   os: string;
   arch: string;
+  /** Default 'onefile'. For 'onedir', `path` is the .tar.gz and `entrypoint` the executable inside it. */
+  layout?: BinaryLayout;
+  /** Posix path, inside the archive, of the executable to run (onedir only). */
+  entrypoint?: string;
 }
 
 export interface BuildOutput {
@@ -63,6 +74,7 @@ export interface CheckResult {
 export interface VerifyRequest {
   project: ProjectRef;
   spec: SpecInfo;
+  /** The executable to check; for an onedir archive, its entrypoint in a temporary unpacked copy. */
   binaryPath: string;
   options: Record<string, unknown>;
 }
@@ -75,6 +87,8 @@ export interface GenerateSpecRequest {
   force: boolean;
   /** Add what test-binary's import trace found missing to the spec, keeping the user's edits. */
   update?: boolean;
+  /** The layout to write (Python); undefined keeps the existing spec's. */
+  layout?: BinaryLayout;
 }
 
 /** The target inputs a runtime adds to build-binary beyond the project's own sources. */

@@ -13,6 +13,10 @@ export interface BinaryManifest {
   size: number;
   sha256: string;
   runtime: string;
+  /** 'onefile': the file is the executable. 'onedir': the file is a .tar.gz; unpack it and run `entrypoint`. */
+  layout: 'onefile' | 'onedir';
+  /** Posix path inside the archive of the executable to run (onedir only). */
+  entrypoint?: string;
   /** Versions of the tools that made the binary, e.g. { python: '3.11.7', pyinstaller: '6.22.3' }. */
   runtimeVersions: Record<string, string>;
   builtBy: string;

@@ -125,6 +125,39 @@ describe('binarySpecGenerator', () => {
     expect(tree.read('apps/agent-runner/agent-runner.spec', 'utf-8')).toBe(fresh);
   });
 
+  it('--layout writes a one-folder spec, keeps it on the next run, and switches an edited spec by its LAYOUT line alone', async () => {
+    const specPath = 'apps/agent-runner/agent-runner.spec';
+    await binarySpecGenerator(tree, { project: 'agent-runner', skipFormat: true, layout: 'onedir' });
+    const onedir = tree.read(specPath, 'utf-8') as string;
+    expect(onedir).toContain('\nLAYOUT = "onedir"\n');
+    expect(isUneditedGeneratedSpec(onedir)).toBe(true);
+
+    await binarySpecGenerator(tree, { project: 'agent-runner', skipFormat: true });
+    expect(tree.read(specPath, 'utf-8')).toBe(onedir);
+
+    const edited = `${onedir}a.datas += [('config.yaml', 'config.yaml', 'DATA')]\n`;
+    tree.write(specPath, edited);
+    await binarySpecGenerator(tree, { project: 'agent-runner', skipFormat: true, layout: 'onefile' });
+    expect(tree.read(specPath, 'utf-8')).toBe(edited.replace(/^LAYOUT = "onedir"$/m, 'LAYOUT = "onefile"'));
+  });
+
+  it('--layout refuses a hand-written spec without a LAYOUT line, and onedir for a Node service', async () => {
+    await binarySpecGenerator(tree, { project: 'agent-runner', skipFormat: true });
+    const handWritten = "a = Analysis(['main.py'])\npyz = PYZ(a.pure)\nexe = EXE(pyz, a.scripts, name='agent-runner')\n";
+    tree.write('apps/agent-runner/agent-runner.spec', handWritten);
+    await expect(binarySpecGenerator(tree, { project: 'agent-runner', skipFormat: true, layout: 'onedir' })).rejects.toThrow(
+      /agent-runner\.spec has no LAYOUT line .*: regenerate it with --force --layout onedir/,
+    );
+    expect(tree.read('apps/agent-runner/agent-runner.spec', 'utf-8')).toBe(handWritten);
+
+    addProjectConfiguration(tree, 'gateway', { root: 'apps/gateway', targets: {} });
+    tree.write('apps/gateway/package.json', '{"name":"gateway","main":"src/main.ts"}');
+    tree.write('apps/gateway/src/main.ts', 'console.log(1)\n');
+    await expect(binarySpecGenerator(tree, { project: 'gateway', runtime: 'node', skipFormat: true, layout: 'onedir' })).rejects.toThrow(
+      /--layout onedir is for Python services .*: drop --layout\./,
+    );
+  });
+
   it('regenerates an unedited spec when the service changes', async () => {
     await binarySpecGenerator(tree, { project: 'agent-runner', skipFormat: true });
     tree.write('apps/agent-runner/pyproject.toml', (tree.read('apps/agent-runner/pyproject.toml', 'utf-8') as string).replace('grpcio = "^1.60"\n', 'grpcio = "^1.60"\nPyYAML = "^6"\n'));

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { formatFiles, GeneratorCallback, getProjects, logger, Tree } from '@nx/devkit';
 import { findPyprojectProject, pyprojectProjects, treePyprojectFiles } from '../../core/project';
-import { RUNTIMES, getRuntime, RuntimeId } from '../../runtimes';
+import { BinaryLayout, RUNTIMES, getRuntime, RuntimeId } from '../../runtimes';
 import { StigmerError } from '../../utils/errors';
 import { addMissingIgnoreEntries } from '../../utils/gitignore';
 import { run } from '../../utils/process';
@@ -15,6 +15,8 @@ export interface BinarySpecOptions {
   entry?: string;
   force?: boolean;
   update?: boolean;
+  /** Python: one executable (default) or one folder shipped as a .tar.gz. */
+  layout?: BinaryLayout;
   skipFormat?: boolean;
 }
 
@@ -25,6 +27,9 @@ export async function binarySpecGenerator(tree: Tree, options: BinarySpecOptions
   if (!runtime) {
     throw new StigmerError(`no runtime recognised in ${root || '.'} (a Python service has pyproject.toml, requirements.txt or main.py): pass --runtime.`);
   }
+  if (options.layout === 'onedir' && runtime.id !== 'python') {
+    throw new StigmerError(`--layout onedir is for Python services (PyInstaller's one-folder build); a ${runtime.displayName} binary is always one file: drop --layout.`);
+  }
   const binaryName = options.name ?? projectName.replace(/^@[^/]+\//, '').replace(/[^A-Za-z0-9._-]/g, '-');
   const afterWrite = await runtime.generateSpec({
     tree,
@@ -33,6 +38,7 @@ export async function binarySpecGenerator(tree: Tree, options: BinarySpecOptions
     entry: options.entry,
     force: options.force === true,
     update: options.update === true,
+    layout: options.layout,
   });
   // Outputs live in dist/ and build/ only: no entry for the binary's bare name, which would hide a package
   // folder of the same name (binary api, package api/) from git and from Nx's file map.

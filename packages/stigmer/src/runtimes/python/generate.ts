@@ -11,11 +11,13 @@ import {
   addTracedImports,
   DEFAULT_EXCLUDES,
   isUneditedGeneratedSpec,
+  layoutOfSpec,
   looksLikePyInstallerSpec,
   PythonSpecModel,
   renderPythonSpec,
   SmokeProposal,
   tracedImportsOf,
+  withLayout,
 } from './spec-file';
 import { parseToml, TomlTable } from './toml';
 
@@ -29,7 +31,10 @@ export async function generatePythonSpec(request: GenerateSpecRequest): Promise<
   const metadata = readPythonProject((file) => files.read(joinPath(project.root, file)));
   const entry = resolveEntry(files, project, metadata, request.entry);
   const specFile = joinPath(project.root, `${binaryName}.spec`);
-  const model = buildSpecModel(project, files, metadata, binaryName, entry);
+  const existing = files.read(specFile);
+  // The layout asked for, else the one the spec already has: regenerating never flips it back.
+  const layout = request.layout ?? (existing !== undefined ? layoutOfSpec(existing) : 'onefile');
+  const model = { ...buildSpecModel(project, files, metadata, binaryName, entry), layout };
   if (request.update) {
     updateSpec(request, specFile, model);
   } else {
@@ -178,12 +183,23 @@ function updateSpec(request: GenerateSpecRequest, specFile: string, model: Pytho
   }
   const updated = isUneditedGeneratedSpec(existing)
     ? renderPythonSpec({ ...model, tracedImports: [...tracedImportsOf(existing), ...missing] })
-    : addTracedImports(existing, missing);
+    : addTracedImports(withRequestedLayout(request, specFile, existing), missing);
   if (!missing.length) logger.info(`stigmer: test-binary found no missing module (${joinPath(project.root, 'build', `${request.binaryName}.missing-imports.json`)}${findings ? ' lists none' : ' does not exist: run test-binary first'}).`);
   if (updated !== existing) {
     tree.write(specFile, updated);
     if (missing.length) logger.info(`stigmer: added ${missing.join(', ')} to the traced imports of ${specFile}`);
   }
+}
+
+/** An edited spec with only its LAYOUT line set to the --layout asked for (unchanged when none was asked). */
+function withRequestedLayout(request: GenerateSpecRequest, specFile: string, existing: string): string {
+  if (!request.layout || layoutOfSpec(existing) === request.layout) return existing;
+  const relaid = withLayout(existing, request.layout);
+  if (relaid === undefined) {
+    throw new StigmerError(`${specFile} has no LAYOUT line (written by hand or by an older stigmer), so --layout cannot switch it: regenerate it with --force --layout ${request.layout}, or edit its EXE/COLLECT calls.`);
+  }
+  logger.info(`stigmer: set LAYOUT = "${request.layout}" in ${specFile}; the rest of the edited spec is kept.`);
+  return relaid;
 }
 
 /** Idempotent, and never overwrites a spec the user edited (or wrote) unless --force. */
@@ -201,6 +217,11 @@ function writeSpec(request: GenerateSpecRequest, specFile: string, content: stri
   const existing = files.read(specFile);
   if (existing === content) return;
   if (existing !== undefined && !force && !isUneditedGeneratedSpec(existing)) {
+    const relaid = withRequestedLayout(request, specFile, existing);
+    if (relaid !== existing) {
+      tree.write(specFile, relaid);
+      return;
+    }
     logger.warn(`stigmer: ${specFile} was edited: kept it as it is (run again with --force to overwrite it).`);
     return;
   }

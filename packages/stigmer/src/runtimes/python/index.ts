@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { logger } from '@nx/devkit';
 import * as fs from 'fs-extra';
 import { hostTarget } from '../../utils/artifacts';
+import { packFolder } from '../../utils/folder-archive';
 import { StigmerError } from '../../utils/errors';
 import { diskFiles, joinPath } from '../../utils/workspace-files';
 import { findLocalPackages } from './local-packages';
@@ -11,7 +12,7 @@ import { generatePythonSpec } from './generate';
 import { LOCK_FILES, PythonProjectMetadata } from './project-metadata';
 import { runPyInstaller } from './pyinstaller';
 import { toolchainKeyCommand } from './toolchain-key';
-import { binaryNameFromSpec, looksLikePyInstallerSpec, smokeProposalOf } from './spec-file';
+import { binaryNameFromSpec, layoutOfSpec, looksLikePyInstallerSpec, smokeProposalOf, unknownLayoutOf } from './spec-file';
 import { missingModuleHint, verifyPythonBinary } from './verify';
 
 /** PyInstaller's work folder for a service: build/ beside its sources, kept between builds. */
@@ -26,6 +27,37 @@ function sourceRoots(project: ProjectRef, metadata: PythonProjectMetadata): stri
   return [...new Set(roots.flatMap((root) => [root, findLocalPackages(files, root).importRoot]))].map((root) => path.join(project.workspaceRoot, root));
 }
 
+function executableName(binaryName: string): string {
+  return binaryName + (process.platform === 'win32' ? '.exe' : '');
+}
+
+/**
+ * What PyInstaller left in the staging folder, checked against the spec's layout: the executable (one-file), or
+ * the folder packed into <name>.tar.gz (one-folder), the folder itself removed so only the archive ships.
+ */
+async function builtBinary(request: BuildRequest): Promise<{ path: string; layout: 'onefile' | 'onedir'; entrypoint?: string }> {
+  const { spec, stagingDir } = request;
+  const onefile = path.join(stagingDir, executableName(spec.binaryName));
+  const folder = path.join(stagingDir, spec.binaryName);
+  const stat = await fs.stat(spec.layout === 'onedir' ? folder : onefile).catch(() => undefined);
+  if (spec.layout !== 'onedir') {
+    if (stat?.isFile()) return { path: onefile, layout: 'onefile' };
+    if (stat?.isDirectory()) {
+      throw new StigmerError(`${spec.specFile} builds a folder (COLLECT) but says LAYOUT = "onefile": set LAYOUT = "onedir" to ship the folder as ${spec.binaryName}.tar.gz, or pass a.binaries and a.datas to EXE(...) and remove COLLECT(...).`);
+    }
+    throw new StigmerError(`PyInstaller wrote no ${path.basename(onefile)}: make the EXE(...) of ${spec.specFile} say name='${spec.binaryName}'.`);
+  }
+  const entrypoint = `${spec.binaryName}/${executableName(spec.binaryName)}`;
+  if (!stat?.isDirectory() || !(await fs.pathExists(path.join(stagingDir, entrypoint)))) {
+    throw new StigmerError(`PyInstaller wrote no ${entrypoint}: make the COLLECT(...) and EXE(...) of ${spec.specFile} say name='${spec.binaryName}' (LAYOUT = "onedir").`);
+  }
+  const archive = path.join(stagingDir, `${spec.binaryName}.tar.gz`);
+  request.progress.phase('archive');
+  await packFolder(folder, archive);
+  await fs.remove(folder);
+  return { path: archive, layout: 'onedir', entrypoint };
+}
+
 /** Python services, bundled by PyInstaller from the service's .spec file. */
 export const pythonRuntime: BinaryRuntime = {
   id: 'python',
@@ -37,7 +69,11 @@ export const pythonRuntime: BinaryRuntime = {
     if (!specFile.endsWith('.spec') || !looksLikePyInstallerSpec(content)) return undefined;
     const binaryName = binaryNameFromSpec(content, specFile);
     const smoke = smokeProposalOf(content);
-    return { specFile: path.posix.basename(specFile), binaryName, binaryFiles: [binaryName + (process.platform === 'win32' ? '.exe' : '')], ...(smoke ? { smoke } : {}) };
+    const layout = layoutOfSpec(content);
+    // A one-folder build ships as one archive; its executable keeps the platform's extension inside it.
+    const binaryFile = layout === 'onedir' ? `${binaryName}.tar.gz` : executableName(binaryName);
+    const otherLayoutFile = layout === 'onedir' ? executableName(binaryName) : `${binaryName}.tar.gz`;
+    return { specFile: path.posix.basename(specFile), binaryName, binaryFiles: [binaryFile], layout, supersededFiles: [otherLayoutFile], ...(smoke ? { smoke } : {}) };
   },
 
   detect(tree, projectRoot) {
@@ -73,6 +109,8 @@ export const pythonRuntime: BinaryRuntime = {
   async build(request: BuildRequest): Promise<BuildOutput> {
     const { project, spec, options, progress } = request;
     progress.phase('resolve environment');
+    const unknownLayout = unknownLayoutOf(await fs.readFile(path.join(project.absRoot, spec.specFile), 'utf8'));
+    if (unknownLayout) throw new StigmerError(`${spec.specFile} says LAYOUT = "${unknownLayout}": use "onefile" or "onedir".`);
     const environment = await resolvePythonEnvironment(project, {
       python: options.python as string | undefined,
       environment: options.environment as never,
@@ -90,16 +128,9 @@ export const pythonRuntime: BinaryRuntime = {
       verbose: options.verbose === true,
       sourceRoots: sourceRoots(project, environment.metadata),
     });
-    const binaryPath = path.join(request.stagingDir, spec.binaryName + (process.platform === 'win32' ? '.exe' : ''));
-    const stat = await fs.stat(binaryPath).catch(() => undefined);
-    if (!stat) {
-      throw new StigmerError(`PyInstaller wrote no ${path.basename(binaryPath)}: make the EXE(...) of ${spec.specFile} say name='${spec.binaryName}'.`);
-    }
-    if (stat.isDirectory()) {
-      throw new StigmerError(`${spec.specFile} builds a folder (COLLECT), not one file: pass a.binaries and a.datas to EXE(...) and remove COLLECT(...), or regenerate it with nx g stigmer:binary-spec --force.`);
-    }
+    const built = await builtBinary(request);
     return {
-      binaries: [{ path: binaryPath, ...hostTarget() }],
+      binaries: [{ ...built, ...hostTarget() }],
       version: (options.version as string | undefined) ?? environment.metadata.version ?? '0.0.0',
       runtimeVersions: { python: environment.pythonVersion, pyinstaller: environment.pyinstallerVersion },
     };

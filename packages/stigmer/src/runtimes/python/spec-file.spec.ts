@@ -2,6 +2,7 @@ import {
   binaryNameFromSpec,
   DEFAULT_EXCLUDES,
   isUneditedGeneratedSpec,
+  layoutOfSpec,
   looksLikePyInstallerSpec,
   addTracedImports,
   entryOfSpec,
@@ -10,6 +11,8 @@ import {
   renderPythonSpec,
   smokeProposalOf,
   tracedImportsOf,
+  unknownLayoutOf,
+  withLayout,
 } from './spec-file';
 
 function model(overrides: Partial<PythonSpecModel> = {}): PythonSpecModel {
@@ -74,7 +77,7 @@ describe('renderPythonSpec', () => {
     expect(entryOfSpec(renderPythonSpec(model({ entry: 'api.cli:main' })))).toBe('api.cli:main');
     expect(entryOfSpec("a = Analysis(['serve.py'])")).toBe('serve.py');
     expect(spec).toContain('"../../libs/graphton",');
-    expect(spec).toMatch(/exe = EXE\([\s\S]*\n    name="agent-runner",\n[\s\S]*\n\)\n$/);
+    expect(spec).toMatch(/\nelse:\n    exe = EXE\([\s\S]*\n        name="agent-runner",\n[\s\S]*\n    \)\n$/);
   });
 
   it('renders empty lists as []', () => {
@@ -151,14 +154,17 @@ describe('pyString', () => {
     const spec = renderPythonSpec(model({ binaryName: hostile, entry: 'main.py"); import os; #\nos.system("x' }));
     const literal = '"x\\"); import os; os.system(\\"echo pwned"';
     expect(pyString(hostile)).toBe(literal);
-    expect(spec).toContain(`    name=${literal},\n`);
+    expect(spec).toContain(`        name=${literal},\n`);
 
-    const nameLines = spec.split('\n').filter((line) => /^\s*name=/.test(line));
-    expect(nameLines).toHaveLength(1);
-    const tokens = stringTokens(nameLines[0]);
-    expect(tokens).toHaveLength(1);
-    expect(JSON.parse(tokens[0])).toBe(hostile);
-    expect(nameLines[0].replace(tokens[0], '')).toBe('    name=,');
+    // the EXE(...) of each layout, and COLLECT(...): each holds the name as one literal
+    const nameLines = spec.split('\n').filter((line) => /\bname=/.test(line) && !line.trimStart().startsWith('#'));
+    expect(nameLines).toHaveLength(3);
+    for (const line of nameLines) {
+      const tokens = stringTokens(line.slice(line.indexOf('name=')));
+      expect(tokens).toHaveLength(1);
+      expect(JSON.parse(tokens[0])).toBe(hostile);
+    }
+    expect(nameLines[0].replace(stringTokens(nameLines[0])[0], '')).toBe('        name=,');
 
     // the entry stays one literal too, on one line
     const entryLine = spec.split('\n').find((line) => line.startsWith('ENTRY = "main.py'));
@@ -222,5 +228,46 @@ describe('traced imports block', () => {
     const handWritten = "a = Analysis(['main.py'], hiddenimports=hiddenimports)\npyz = PYZ(a.pure)\n";
     const updated = addTracedImports(`hiddenimports = []\n${handWritten}`, ['x.y']);
     expect(updated).toMatch(/^hiddenimports = \[\]\n# stigmer: traced imports[^\n]*\nhiddenimports \+= \[\n    "x\.y",\n\]\n# stigmer: end of traced imports\n\na = Analysis/);
+  });
+});
+
+describe('layout and strip', () => {
+  const onefile = renderPythonSpec(model());
+  const onedir = renderPythonSpec(model({ layout: 'onedir' }));
+
+  it('strips on Linux and macOS, never on Windows, in every EXE and COLLECT call', () => {
+    expect(onefile).toContain('\nSTRIP = not sys.platform.startswith("win")\n');
+    expect(onefile).toMatch(/Not on Windows, where PyInstaller advises against stripping/);
+    expect(onefile.match(/strip=STRIP/g)).toHaveLength(3);
+    expect(onefile).not.toMatch(/strip=(True|False)/);
+  });
+
+  it('writes the layout asked for, one-file by default, and names the archive in the header', () => {
+    expect(onefile).toContain('\nLAYOUT = "onefile"\n');
+    expect(onedir).toContain('\nLAYOUT = "onedir"\n');
+    expect(onedir).toContain('-> dist/agent-runner.tar.gz (+ .sha256, .manifest.json)');
+    expect(onefile).toContain('-> dist/agent-runner (+ .sha256, .manifest.json)');
+    expect(onedir).toMatch(/if LAYOUT == "onedir":\n    exe = EXE\([\s\S]*exclude_binaries=True[\s\S]*\n    coll = COLLECT\(exe, a\.binaries, a\.datas, strip=STRIP/);
+    expect(binaryNameFromSpec(onedir, 'x.spec')).toBe('agent-runner');
+  });
+
+  it('reads the layout: the LAYOUT line, else a COLLECT call outside a comment, else one-file', () => {
+    expect(layoutOfSpec(onefile)).toBe('onefile');
+    expect(layoutOfSpec(onedir)).toBe('onedir');
+    expect(layoutOfSpec("LAYOUT = 'onedir'  # faster start\n")).toBe('onedir');
+    const handWritten = "a = Analysis(['main.py'])\npyz = PYZ(a.pure)\nexe = EXE(pyz, a.scripts, exclude_binaries=True, name='svc')\n";
+    expect(layoutOfSpec(`${handWritten}coll = COLLECT(exe, a.binaries, a.datas, name='svc')\n`)).toBe('onedir');
+    expect(layoutOfSpec(`${handWritten}# coll = COLLECT(exe, a.binaries, name='svc')\n`)).toBe('onefile');
+    expect(layoutOfSpec(handWritten)).toBe('onefile');
+  });
+
+  it('switches an edited spec by its LAYOUT line alone, and names a LAYOUT it does not know', () => {
+    const edited = onefile.replace('console=True,\n    )\n', 'console=False,\n    )\n');
+    const switched = withLayout(edited, 'onedir') as string;
+    expect(layoutOfSpec(switched)).toBe('onedir');
+    expect(switched.replace(/^LAYOUT = "onedir"$/m, 'LAYOUT = "onefile"')).toBe(edited);
+    expect(withLayout("exe = EXE(pyz, name='svc')\n", 'onedir')).toBeUndefined();
+    expect(unknownLayoutOf('LAYOUT = "one-dir"\n')).toBe('one-dir');
+    expect(unknownLayoutOf(onedir)).toBeUndefined();
   });
 });

@@ -91,4 +91,11 @@ describe('missingModuleHint', () => {
     );
     expect(missingModuleHint('all good', 'w.spec')).toBeUndefined();
   });
+
+  it('tells a library that strip damaged from a missing module, and names the STRIP line', () => {
+    const output = 'Traceback (most recent call last):\nImportError: libtiff-20b7e810.so.6.3.0: ELF load command address/offset not page-aligned\n';
+    expect(missingModuleHint(output, 'w.spec')).toBe(
+      'libtiff-20b7e810.so.6.3.0 fails to load in the binary ("ELF load command address/offset not page-aligned"): strip damaged this library (one auditwheel patched); set STRIP = False in w.spec and build again.',
+    );
+  });
 });

@@ -240,8 +240,12 @@ function inArchive(contents: ArchiveContents): (module: string) => boolean {
   return (module) => modules.has(module) || entryPrefixes.has(module) || entries.some((e) => e.startsWith(`${module.replace(/\./g, '/')}/`));
 }
 
-/** The hint for a module that is missing when the binary runs. */
+/** The hint for a module that is missing, or a library that strip damaged, when the binary runs. */
 export function missingModuleHint(output: string, specFile: string): string | undefined {
+  const damaged = /([\w.+-]+\.so[\w.]*): (ELF load command [^\n]*?)\s*$/m.exec(output);
+  if (damaged) {
+    return `${damaged[1]} fails to load in the binary ("${damaged[2]}"): strip damaged this library (one auditwheel patched); set STRIP = False in ${specFile} and build again.`;
+  }
   const match = /ModuleNotFoundError: No module named '([^']+)'/.exec(output);
   if (!match) return undefined;
   return `the binary raised "No module named '${match[1]}'" at run time: add '${match[1]}' to hiddenimports in ${specFile} (or collect_submodules of its package) and build again.`;
