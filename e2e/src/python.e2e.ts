@@ -324,6 +324,8 @@ describe('Python service → one binary (e2e)', () => {
     });
 
     it('builds dist/agent-runner.tar.gz with its checksum and manifest, and nothing else in dist/', () => {
+      // The one-file binary of the earlier cases is still there: the switch must not leave it beside the archive.
+      expect(fs.existsSync(ws.path(binary))).toBe(true);
       const build = ws.mustNx(['run', 'agent-runner:build-binary']);
       timings.onedirBuild = build.ms;
       expect(build.output).toMatch(/services\/agent-runner\/dist\/agent-runner\.tar\.gz: [\d.]+ MB, built in/);
