@@ -26,8 +26,9 @@ function sha256Of(file: string): string {
 
 /**
  * A user's journey with a Python service, on a real Nx workspace with the packed plugin and real
- * PyInstaller: init, generator, build, run, cache hit that restores a runnable binary, incremental
- * build, test-binary, clean-binary, and a spec that misses a module loaded by name.
+ * PyInstaller: init, generator, build of a stripped binary that works isolated, cache hit that restores a
+ * runnable binary, incremental build, test-binary, clean-binary, a spec that misses a module loaded by name,
+ * and last the onedir layout (a folder shipped as a reproducible .tar.gz, unpacked and run).
  */
 describe('Python service → one binary (e2e)', () => {
   let ws: Workspace;
