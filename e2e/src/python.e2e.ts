@@ -151,10 +151,20 @@ describe('Python service → one binary (e2e)', () => {
     }
   });
 
-  it('a clean build (--clean) rebuilds from nothing', () => {
-    const clean = ws.mustNx(['run', 'agent-runner:build-binary', '--clean', '--skip-nx-cache']);
-    timings.cleanBuild = clean.ms;
-    expect(clean.output).toContain('reusing .stigmer/venvs/agent-runner');
+  it('a clean build (--clean) rebuilds from nothing, and leaves the user\'s PyInstaller cache alone', () => {
+    // PyInstaller's --clean empties its cache folder: were it the user's, a concurrent build of another service
+    // would lose the stripped libraries it is packing ("No such file or directory: .../bincache10...").
+    const userCache = emptyFolder('user-cache');
+    const otherBuilds = path.join(userCache, 'pyinstaller', 'bincache10py3xx', 'index.dat');
+    fs.outputFileSync(otherBuilds, 'the cache of another build');
+    try {
+      const clean = ws.mustNx(['run', 'agent-runner:build-binary', '--clean', '--skip-nx-cache'], { XDG_CACHE_HOME: userCache });
+      timings.cleanBuild = clean.ms;
+      expect(clean.output).toContain('reusing .stigmer/venvs/agent-runner');
+      expect(fs.existsSync(otherBuilds)).toBe(true);
+    } finally {
+      fs.removeSync(userCache);
+    }
     expect(ws.run(ws.path(binary), ['--version']).stdout.trim()).toBe('agent-runner 0.3.1');
   });
 
