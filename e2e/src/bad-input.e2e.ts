@@ -324,6 +324,27 @@ describe('bad input and faults (e2e)', () => {
     goodSha = sha(binary);
   });
 
+  it('strip missing from PATH: the build works and says in one line that libraries ship unstripped; the next build with strip is stripped again', () => {
+    // Every command of PATH but strip (binutils missing), as on a slim image.
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-path-'));
+    for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter((d) => fs.existsSync(d))) {
+      for (const name of fs.readdirSync(dir)) {
+        if (name !== 'strip' && !fs.existsSync(path.join(bin, name))) fs.symlinkSync(path.join(dir, name), path.join(bin, name));
+      }
+    }
+    try {
+      const unstripped = ws.mustNx(['run', 'agent-runner:build-binary', '--skip-nx-cache'], { PATH: bin });
+      expect(unstripped.output).toMatch(/strip is not on PATH, so \d+ libraries \(.*\) ship unstripped, bigger and slower to start: install binutils \(the package with strip\), or set STRIP = False in agent-runner\.spec\./);
+      expect(ws.run(ws.path(binary), ['--version']).stdout.trim()).toBe('agent-runner 0.3.1');
+      expect(sha(binary)).not.toBe(goodSha);
+      // PyInstaller would have cached the unstripped libraries as stripped ones: the next build must not reuse them.
+      ws.mustNx(['run', 'agent-runner:build-binary', '--skip-nx-cache']);
+      expect(sha(binary)).toBe(goodSha);
+    } finally {
+      fs.removeSync(bin);
+    }
+  });
+
   it('a service whose folder and name hold spaces, quotes, $(), ; and non-ASCII builds, and runs no command', () => {
     const root = `services/odd dir $(touch PWNED); it's ü`;
     ws.write(`${root}/project.json`, JSON.stringify({ name: 'odd-service' }));

@@ -215,6 +215,18 @@ describe('Python: the lock is the law in every environment kind (e2e)', () => {
       expect(gitStatus()).toBe('');
     });
 
+    it('installs exactly what uv.lock pins (uv export of the lock, with hashes), never re-resolving the ranges', () => {
+      const uvProject = 'vers-uv';
+      fs.removeSync(ws.path('services', uvProject, 'dist'));
+      const build = mustNx(['run', `${uvProject}:build-binary`, '--skip-nx-cache'], neither, 'managed.uv.build');
+      expect(build.output).toMatch(/installing the 2 packages uv\.lock pins \(uv [\d.]+, --no-deps, hashes checked\)/);
+      expect(runEmpty(`services/${uvProject}/dist/${uvProject}`)).toBe(LOCKED);
+      const venvPython = ws.path('.stigmer', 'venvs', uvProject, 'bin', 'python');
+      const installed = exec(venvPython, ['-c', 'import importlib.metadata as m; print(m.version("six"), m.version("idna"), m.version("pyinstaller"))'], scratch).stdout.trim();
+      expect(installed).toBe(`1.16.0 3.7 ${lockedVersions(ws.read(`services/${uvProject}/uv.lock`)).pyinstaller}`);
+      expect(gitStatus()).toBe('');
+    });
+
     it('refuses a poetry.lock that lacks a declared dependency in one line naming "poetry lock"', () => {
       // Without Poetry the content-hash cannot be checked: a dependency missing from the lock is what shows.
       expectStaleLockRefused(project, neither, 'poetry lock', '"six>=1.15", "packaging>=20"');
@@ -238,11 +250,12 @@ describe('Python: the lock is the law in every environment kind (e2e)', () => {
       expect(runEmpty(binary)).toBe(LOCKED);
     });
 
-    it('keys the cache on the python option of project.json (interpreter kind): a miss for another version, a hit back', () => {
+    it('keys the cache on the python option of project.json (interpreter kind, a path relative to the workspace root): a miss for another version, a hit back', () => {
       // The managed environment above has PyInstaller and the locked packages: the cheapest real interpreter.
+      // Given relative to the workspace root, the build, its probes and the cache key must all run that same file.
       const venvPython = ws.path('.stigmer', 'venvs', project, 'bin', 'python');
       const projectFile = `services/${project}/project.json`;
-      ws.write(projectFile, JSON.stringify({ name: project, targets: { 'build-binary': { options: { python: venvPython } } } }, null, 2));
+      ws.write(projectFile, JSON.stringify({ name: project, targets: { 'build-binary': { options: { python: `.stigmer/venvs/${project}/bin/python` } } } }, null, 2));
       try {
         const build = mustNx(['run', `${project}:build-binary`], neither, 'interpreter.build');
         expect(build.output).toContain(`using the interpreter ${venvPython}`);

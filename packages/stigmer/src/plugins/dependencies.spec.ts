@@ -122,10 +122,19 @@ describe('createDependencies', () => {
   });
 
   it('resolves uv workspace members by their declared name', async () => {
+    write('pyproject.toml', '[tool.uv.workspace]\nmembers = ["apps/*", "libs/*"]\n');
     write('apps/agent-runner/pyproject.toml', '[project]\nname = "agent-runner"\ndependencies = ["Graph_Ton"]\n\n[tool.uv.sources]\nGraph_Ton = { workspace = true }\n');
     write('libs/graphton/pyproject.toml', '[project]\nname = "graph-ton"\n');
     const edges = await createDependencies(undefined, context({ 'agent-runner': ['apps/agent-runner/pyproject.toml'] }));
     expect(edges).toEqual([{ source: 'agent-runner', target: 'graphton', type: 'static', sourceFile: 'apps/agent-runner/pyproject.toml' }]);
+  });
+
+  it('gives no edge to a project that declares the name but is no member of the uv workspace', async () => {
+    write('pyproject.toml', '[tool.uv.workspace]\nmembers = ["apps/*"]\n');
+    write('apps/agent-runner/pyproject.toml', '[project]\nname = "agent-runner"\ndependencies = ["graphton"]\n\n[tool.uv.sources]\ngraphton = { workspace = true }\n');
+    write('libs/graphton/pyproject.toml', '[project]\nname = "graphton"\n');
+    const edges = await createDependencies(undefined, context({ 'agent-runner': ['apps/agent-runner/pyproject.toml'] }));
+    expect(edges).toEqual([]);
   });
 });
 

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CreateDependencies, DependencyType, logger, RawProjectGraphDependency } from '@nx/devkit';
-import { declaredDistributionName, declaresPythonDependencies, localDependencyPaths, uvWorkspaceDependencies } from '../runtimes/python/local-dependencies';
+import { declaresPythonDependencies, findUvWorkspace, localDependencyPaths, uvWorkspaceDependencies } from '../runtimes/python/local-dependencies';
+import { diskFiles } from '../utils/workspace-files';
 import { nodeImportDependencies } from '../runtimes/node/import-edges';
 import type { StigmerPluginOptions } from './targets';
 
@@ -16,7 +17,7 @@ const warned = new Set<string>();
 export const createDependencies: CreateDependencies<StigmerPluginOptions> = (_options, context) => {
   const projectByRoot = new Map(Object.entries(context.projects).map(([name, config]) => [normalizeRoot(config.root), name]));
   const dependencies: RawProjectGraphDependency[] = [];
-  let projectByDistribution: Map<string, string> | undefined;
+  const files = diskFiles(context.workspaceRoot);
   for (const [source, changed] of Object.entries(context.filesToProcess.projectFileMap)) {
     for (const { file } of changed) {
       const fileName = path.posix.basename(file);
@@ -40,10 +41,13 @@ export const createDependencies: CreateDependencies<StigmerPluginOptions> = (_op
         }
         if (target !== source) dependencies.push({ source, target, type: DependencyType.static, sourceFile: file });
       }
+      // The same resolution as the build's (project-metadata.ts): members of the nearest uv workspace, by declared name.
+      const members = workspaceNames.length ? findUvWorkspace(files, path.posix.dirname(file))?.members : undefined;
       for (const name of workspaceNames) {
-        const target = (projectByDistribution ??= distributionNames(context.workspaceRoot, context.projects)).get(name);
+        const memberRoot = members?.get(name);
+        const target = memberRoot === undefined ? undefined : projectByRoot.get(normalizeRoot(memberRoot));
         if (!target) {
-          warnOnce(`${file}:${name}`, `stigmer: ${file} takes ${name} from the uv workspace, but no project of this workspace declares it: no graph edge for it.`);
+          warnOnce(`${file}:${name}`, `stigmer: ${file} takes ${name} from the uv workspace, but no project of this workspace is a uv workspace member that declares it: no graph edge for it.`);
           continue;
         }
         if (target !== source) dependencies.push({ source, target, type: DependencyType.static, sourceFile: file });
@@ -54,20 +58,6 @@ export const createDependencies: CreateDependencies<StigmerPluginOptions> = (_op
   dependencies.push(...nodeImportDependencies(context, (workspacePath) => owningProject(workspacePath, projectByRoot), warnOnce));
   return dependencies;
 };
-
-/** Distribution name -> project, from the projects' pyproject.toml files (read only when a uv workspace source needs it). */
-function distributionNames(workspaceRoot: string, projects: Record<string, { root: string }>): Map<string, string> {
-  const names = new Map<string, string>();
-  for (const [project, config] of Object.entries(projects)) {
-    try {
-      const name = declaredDistributionName(fs.readFileSync(path.join(workspaceRoot, config.root, 'pyproject.toml'), 'utf8'));
-      if (name) names.set(name, project);
-    } catch {
-      // no or invalid pyproject.toml: not a Python project
-    }
-  }
-  return names;
-}
 
 /** The project whose root holds a workspace path (the deepest root wins). */
 function owningProject(workspacePath: string, projectByRoot: Map<string, string>): string | undefined {

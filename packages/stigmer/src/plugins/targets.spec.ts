@@ -1,3 +1,6 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as fs from 'fs-extra';
 import { pythonRuntime } from '../runtimes/python';
 import type { SpecInfo } from '../runtimes/types';
 import { createBinaryTargets } from './targets';
@@ -95,6 +98,21 @@ describe('createBinaryTargets', () => {
     const inputs = withLocks['build-binary'].inputs as unknown[];
     expect(inputs).toContain('{workspaceRoot}/uv.lock');
     expect(inputs).not.toContain('{workspaceRoot}/poetry.lock');
+  });
+
+  it("adds the uv.lock of a uv workspace rooted in a sub-folder to its members' inputs", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-inputs-'));
+    try {
+      fs.outputFileSync(path.join(root, 'py', 'pyproject.toml'), '[tool.uv.workspace]\nmembers = ["apps/*"]\n');
+      fs.outputFileSync(path.join(root, 'py', 'uv.lock'), 'version = 1\n');
+      fs.outputFileSync(path.join(root, 'py', 'apps', 'svc', 'pyproject.toml'), '[project]\nname = "svc"\n');
+      fs.outputFileSync(path.join(root, 'tools', 'other', 'pyproject.toml'), '[project]\nname = "other"\n');
+      const exists = (p: string) => fs.existsSync(path.join(root, p));
+      expect(pythonRuntime.inputs('py/apps/svc', exists, {}, root).extraFiles).toEqual(['{workspaceRoot}/py/uv.lock']);
+      expect(pythonRuntime.inputs('tools/other', exists, {}, root).extraFiles).toEqual([]);
+    } finally {
+      fs.removeSync(root);
+    }
   });
 
   it('puts the python plugin option into the toolchain input', () => {

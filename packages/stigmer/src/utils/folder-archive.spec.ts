@@ -71,5 +71,6 @@ describe('folder archives', () => {
     await fs.writeFile(archive, bytes.subarray(0, Math.floor(bytes.length / 2)));
     await fs.ensureDir(path.join(work, 'out'));
     await expect(unpackArchive(archive, path.join(work, 'out'))).rejects.toThrow(/^svc\.tar\.gz is not a readable \.tar\.gz \(.*\): rebuild it with build-binary\.$/);
+    expect(fs.readdirSync(path.join(work, 'out'))).toEqual([]);
   });
 });

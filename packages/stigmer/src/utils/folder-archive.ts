@@ -30,9 +30,14 @@ export async function packFolder(folder: string, archive: string): Promise<void>
   );
 }
 
-/** Unpacks a .tar.gz into `destination` (which must exist); entries pointing outside it are refused by tar. */
+/**
+ * Unpacks a .tar.gz into `destination` (which must exist); entries pointing outside it are refused by tar.
+ * The whole archive is read once before anything is written: a damaged one fails with nothing unpacked
+ * (and no write still under way when the caller removes the folder).
+ */
 export async function unpackArchive(archive: string, destination: string): Promise<void> {
   try {
+    await tar.list({ file: archive, strict: true });
     await tar.extract({ file: archive, cwd: destination, strict: true, preserveOwner: false });
   } catch (error) {
     throw new StigmerError(`${path.basename(archive)} is not a readable .tar.gz (${(error as Error).message}): rebuild it with build-binary.`);

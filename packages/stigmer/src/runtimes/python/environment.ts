@@ -12,6 +12,7 @@ import { satisfiesPythonConstraint } from './pep440';
 import { installLocked, MANAGED_UV_VERSION, pinSourceOf, readPoetryLock, unpinnedNotice } from './managed-install';
 import { PythonProjectMetadata, readPythonProject } from './project-metadata';
 import { poetryMajorVersion } from './relock';
+import { pythonOptionCommand } from './toolchain-key';
 
 /** The PyInstaller that managed environments get; generated specs and dev dependencies follow it. */
 export const PYINSTALLER_VERSION = '6.22.3';
@@ -83,21 +84,22 @@ export function managedVenvDir(project: ProjectRef): string {
 
 export async function resolvePythonEnvironment(project: ProjectRef, options: EnvironmentOptions = {}): Promise<PythonEnvironment> {
   const has = (file: string) => fs.existsSync(path.join(project.absRoot, file));
+  const metadata = readPythonProject((file) => diskFiles(project.absRoot).read(file), { files: diskFiles(project.workspaceRoot), projectRoot: project.root });
   const kind = chooseEnvironment({
     python: options.python,
     environment: options.environment,
     hasPoetryLock: has('poetry.lock'),
-    hasUvLock: has('uv.lock'),
+    // A uv workspace member is pinned by the workspace's uv.lock.
+    hasUvLock: metadata.uvLock !== undefined,
     poetryOnPath: !!findOnPath('poetry'),
     uvOnPath: !!findOnPath('uv'),
   });
   const log = options.log ?? (() => undefined);
-  const metadata = readPythonProject((file) => diskFiles(project.absRoot).read(file));
   let python: string;
   let venvDir: string | undefined;
   switch (kind) {
     case 'interpreter':
-      python = options.python as string;
+      python = pythonOptionCommand(options.python as string, project.workspaceRoot);
       log(`using the interpreter ${python}`);
       break;
     case 'poetry':
@@ -105,7 +107,7 @@ export async function resolvePythonEnvironment(project: ProjectRef, options: Env
       python = await toolInterpreter('poetry', project);
       break;
     case 'uv':
-      await syncUv(project, log);
+      await syncUv(project, metadata, log);
       python = await toolInterpreter('uv', project);
       break;
     default:
@@ -182,14 +184,15 @@ async function syncPoetry(project: ProjectRef, log: (m: string) => void): Promis
 }
 
 /** uv's environment from uv.lock with --locked: uv fails instead of rewriting a stale lock. */
-async function syncUv(project: ProjectRef, log: (m: string) => void): Promise<void> {
+async function syncUv(project: ProjectRef, metadata: PythonProjectMetadata, log: (m: string) => void): Promise<void> {
   const where = project.root || '.';
+  const lock = joinPath(project.root, metadata.uvLock ?? 'uv.lock') || 'uv.lock';
   log('uv sync --locked');
   const result = await run('uv', ['sync', '--locked'], { cwd: project.absRoot });
   if (result.exitCode !== 0) {
     const said = `${result.stdout}\n${result.stderr}`;
     if (/--locked|lockfile/i.test(said)) {
-      throw new StigmerError(`${where}/uv.lock does not match pyproject.toml (or is missing): run "uv lock" in ${where} and commit uv.lock.`);
+      throw new StigmerError(`${lock} does not match pyproject.toml (or is missing): run "uv lock" in ${where} and commit uv.lock.`);
     }
     throw new StigmerError(`uv sync --locked failed in ${where}: ${lastLines(said, 1)}`);
   }

@@ -28,7 +28,7 @@ const SCRIPT_ENTRY = /^\s*([A-Za-z_][\w.]*)\s*:\s*([A-Za-z_][\w.]*)\s*$/;
 export async function generatePythonSpec(request: GenerateSpecRequest): Promise<GeneratorCallback | void> {
   const { tree, project, binaryName, force } = request;
   const files = treeFiles(tree);
-  const metadata = readPythonProject((file) => files.read(joinPath(project.root, file)));
+  const metadata = readPythonProject((file) => files.read(joinPath(project.root, file)), { files, projectRoot: project.root });
   const entry = resolveEntry(files, project, metadata, request.entry);
   const specFile = joinPath(project.root, `${binaryName}.spec`);
   const existing = files.read(specFile);

@@ -6,6 +6,7 @@ import { packFolder } from '../../utils/folder-archive';
 import { StigmerError } from '../../utils/errors';
 import { diskFiles, joinPath } from '../../utils/workspace-files';
 import { findLocalPackages } from './local-packages';
+import { findUvWorkspace } from './local-dependencies';
 import type { BinaryRuntime, BuildOutput, BuildRequest, ProjectRef, SpecInfo } from '../types';
 import { resolvePythonEnvironment } from './environment';
 import { generatePythonSpec } from './generate';
@@ -25,6 +26,15 @@ function sourceRoots(project: ProjectRef, metadata: PythonProjectMetadata): stri
   const files = diskFiles(project.workspaceRoot);
   const roots = [project.root, ...metadata.dependencies.filter((d) => d.localPath).map((d) => joinPath(project.root, d.localPath as string))];
   return [...new Set(roots.flatMap((root) => [root, findLocalPackages(files, root).importRoot]))].map((root) => path.join(project.workspaceRoot, root));
+}
+
+/** The uv.lock of the uv workspace a service is a member of, when that workspace's root is a sub-folder of the Nx workspace. */
+function nestedUvWorkspaceLock(projectRoot: string, exists: (workspacePath: string) => boolean, workspaceRoot: string | undefined): string[] {
+  if (!workspaceRoot || exists(joinPath(projectRoot, 'uv.lock'))) return [];
+  const workspace = findUvWorkspace(diskFiles(workspaceRoot), projectRoot);
+  if (!workspace || workspace.root === '' || workspace.root === joinPath(projectRoot) || ![...workspace.members.values()].includes(joinPath(projectRoot))) return [];
+  const lock = joinPath(workspace.root, 'uv.lock');
+  return exists(lock) ? [`{workspaceRoot}/${lock}`] : [];
 }
 
 function executableName(binaryName: string): string {
@@ -80,7 +90,7 @@ export const pythonRuntime: BinaryRuntime = {
     return ['pyproject.toml', 'requirements.txt', 'setup.py', 'main.py', '__main__.py'].some((f) => tree.exists(joinPath(projectRoot, f)));
   },
 
-  inputs(projectRoot, exists, pluginOptions) {
+  inputs(projectRoot, exists, pluginOptions, workspaceRoot) {
     return {
       excludedSources: [
         '{projectRoot}/tests/**/*',
@@ -102,7 +112,10 @@ export const pythonRuntime: BinaryRuntime = {
       // test-binary compares the binary with what the service declares and locks.
       checkedFiles: ['{projectRoot}/pyproject.toml', '{projectRoot}/requirements*.txt', '{projectRoot}/requirements*.in', ...LOCK_FILES.map((file) => `{projectRoot}/${file}`)],
       // Workspace-level locks (uv workspaces, a shared Poetry lock) decide the service's dependencies too.
-      extraFiles: LOCK_FILES.filter((file) => exists(file) && !exists(joinPath(projectRoot, file))).map((file) => `{workspaceRoot}/${file}`),
+      extraFiles: [
+        ...LOCK_FILES.filter((file) => exists(file) && !exists(joinPath(projectRoot, file))).map((file) => `{workspaceRoot}/${file}`),
+        ...nestedUvWorkspaceLock(projectRoot, exists, workspaceRoot),
+      ],
     };
   },
 

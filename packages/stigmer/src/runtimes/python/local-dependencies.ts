@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { normalizeDistName, parseRequirement, readRequirements } from './project-metadata';
 import { parseToml, TomlTable } from './toml';
+import { joinPath, WorkspaceFiles } from '../../utils/workspace-files';
 
 /** Files that can declare local Python dependencies, by base name. */
 export function declaresPythonDependencies(fileName: string): boolean {
@@ -62,4 +63,99 @@ export function declaredDistributionName(content: string): string | undefined {
   const doc = parseToml(content, 'pyproject.toml');
   const name = doc.project?.name ?? doc.tool?.poetry?.name;
   return typeof name === 'string' ? normalizeDistName(name) : undefined;
+}
+
+/** A uv workspace: its root folder and its members' folders by normalised distribution name (workspace-relative). */
+export interface UvWorkspace {
+  root: string;
+  members: Map<string, string>;
+}
+
+/**
+ * The uv workspace a folder belongs to, as uv finds it: the nearest pyproject.toml at or above the folder (up to the
+ * Nx workspace root) with a [tool.uv.workspace] table, whose `members` globs (less `exclude`) name the member
+ * folders; the root is a member too when it declares a project. Each member is keyed by the name its
+ * pyproject.toml declares, PEP 503-normalised. Paths are workspace-relative, posix; undefined when none.
+ */
+export function findUvWorkspace(files: WorkspaceFiles, folder: string): UvWorkspace | undefined {
+  for (let dir = joinPath(folder); ; dir = parentOf(dir)) {
+    const text = files.read(joinPath(dir, 'pyproject.toml'));
+    const table = text === undefined ? undefined : tryParse(text)?.tool?.uv?.workspace;
+    if (table && typeof table === 'object') {
+      const excluded = globAll(files, dir, stringList(table.exclude));
+      const folders = [dir, ...globAll(files, dir, stringList(table.members))].filter((member) => !excluded.has(member));
+      const members = new Map<string, string>();
+      for (const member of folders) {
+        const memberText = files.read(joinPath(member, 'pyproject.toml'));
+        const name = memberText === undefined ? undefined : tryDeclaredName(memberText);
+        if (name && !members.has(name)) members.set(name, member);
+      }
+      return { root: dir, members };
+    }
+    if (dir === '') return undefined;
+  }
+}
+
+function parentOf(dir: string): string {
+  return joinPath(path.posix.dirname(dir));
+}
+
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+function tryParse(text: string): TomlTable | undefined {
+  try {
+    return parseToml(text, 'pyproject.toml');
+  } catch {
+    return undefined;
+  }
+}
+
+function tryDeclaredName(text: string): string | undefined {
+  try {
+    return declaredDistributionName(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Folders under `base` that the globs match (`*`, `?`, `[...]` within a name, `**` across folders). */
+function globAll(files: WorkspaceFiles, base: string, globs: string[]): Set<string> {
+  const found = new Set<string>();
+  for (const glob of globs) {
+    const segments = glob.replace(/\\/g, '/').split('/').filter((s) => s !== '' && s !== '.');
+    for (const match of globFrom(files, base, segments)) found.add(match);
+  }
+  return found;
+}
+
+function globFrom(files: WorkspaceFiles, dir: string, segments: string[]): string[] {
+  if (segments.length === 0) return [dir];
+  const [segment, ...rest] = segments;
+  if (segment === '**') {
+    const deeper = files.list(dir).filter((e) => e.isDir && !e.name.startsWith('.') && e.name !== 'node_modules');
+    return [...globFrom(files, dir, rest), ...deeper.flatMap((e) => globFrom(files, joinPath(dir, e.name), segments))];
+  }
+  if (!/[*?[]/.test(segment)) return globFrom(files, joinPath(dir, segment), rest);
+  const pattern = segmentPattern(segment);
+  return files
+    .list(dir)
+    .filter((e) => e.isDir && pattern.test(e.name) && (segment.startsWith('.') || !e.name.startsWith('.')))
+    .flatMap((e) => globFrom(files, joinPath(dir, e.name), rest));
+}
+
+function segmentPattern(segment: string): RegExp {
+  let source = '';
+  for (let i = 0; i < segment.length; i++) {
+    const c = segment[i];
+    const close = c === '[' ? segment.indexOf(']', i + 2) : -1;
+    if (c === '*') source += '[^/]*';
+    else if (c === '?') source += '[^/]';
+    else if (close > 0) {
+      source += `[${segment.slice(i + 1, close).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+      i = close;
+    } else source += c.replace(/[.+^${}()|\\\]]/g, '\\$&');
+  }
+  return new RegExp(`^${source}$`);
 }

@@ -14,12 +14,12 @@ export const MANAGED_UV_VERSION = '0.13.9';
 export type PinSource = 'poetry.lock' | 'uv.lock' | 'requirements' | 'unpinned';
 
 /**
- * poetry.lock or uv.lock beside the service, else requirement files that pin every line with ==; else nothing
+ * poetry.lock or uv.lock beside the service (or its uv workspace's uv.lock), else requirement files that pin every line with ==; else nothing
  * pins the versions and the ranges of pyproject.toml / requirements are resolved at build time.
  */
 export function pinSourceOf(metadata: PythonProjectMetadata, read: (file: string) => string | undefined): PinSource {
   if (read('poetry.lock') !== undefined && metadata.style === 'poetry') return 'poetry.lock';
-  if (read('uv.lock') !== undefined) return 'uv.lock';
+  if (metadata.uvLock !== undefined || read('uv.lock') !== undefined) return 'uv.lock';
   const registryFromPyproject = metadata.dependencies.some((d) => d.declaredIn === 'pyproject.toml' && !d.localPath);
   if (metadata.requirementFiles.length && !registryFromPyproject && metadata.requirementFiles.every((file) => isFullyPinnedRequirements(read(file) ?? ''))) {
     return 'requirements';

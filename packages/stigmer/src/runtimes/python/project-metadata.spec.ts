@@ -1,3 +1,5 @@
+import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
+import { joinPath, treeFiles } from '../../utils/workspace-files';
 import { normalizeDistName, parseRequirement, PythonDependency, readPythonProject, readRequirements } from './project-metadata';
 
 /** A read function over an in-memory set of files, relative to the project root. */
@@ -303,5 +305,81 @@ describe('normalizeDistName', () => {
     ['Foo__Bar.-baz', 'foo-bar-baz'],
   ])('%s -> %s', (input, expected) => {
     expect(normalizeDistName(input)).toBe(expected);
+  });
+});
+
+describe('readPythonProject in a uv workspace', () => {
+  const SERVICE = `[project]\nname = "svc"\nversion = "0.2.0"\ndependencies = ["Graph_Ton", "six>=1.15"]\n\n[tool.uv.sources]\ngraph-ton = { workspace = true }\n`;
+
+  function read(files: Record<string, string>, projectRoot: string) {
+    const tree = createTreeWithEmptyWorkspace();
+    for (const [file, content] of Object.entries(files)) tree.write(file, content);
+    const workspace = treeFiles(tree);
+    return readPythonProject((file) => workspace.read(joinPath(projectRoot, file)), { files: workspace, projectRoot });
+  }
+
+  it('makes a workspace member a local path dependency relative to the service, pinned by the root uv.lock', () => {
+    const metadata = read(
+      {
+        'pyproject.toml': '[tool.uv.workspace]\nmembers = ["apps/*", "libs/*"]\n',
+        'uv.lock': 'version = 1\n',
+        'apps/svc/pyproject.toml': SERVICE,
+        'libs/graphton/pyproject.toml': '[project]\nname = "graph.ton"\nversion = "1.0.0"\n',
+      },
+      'apps/svc',
+    );
+    expect(metadata.style).toBe('uv');
+    expect(byName(metadata.dependencies, 'Graph_Ton')).toEqual({ name: 'Graph_Ton', localPath: '../../libs/graphton', declaredIn: 'pyproject.toml' });
+    expect(byName(metadata.dependencies, 'six')?.requirement).toBe('six>=1.15');
+    expect(metadata.uvLock).toBe('../../uv.lock');
+    expect(metadata.dependencyFiles).toContain('../../uv.lock');
+  });
+
+  it('keeps its own uv.lock first, and gives no local path when the member is not in the workspace or the service is no member', () => {
+    const withOwnLock = read(
+      {
+        'pyproject.toml': '[tool.uv.workspace]\nmembers = ["apps/*"]\n',
+        'uv.lock': 'version = 1\n',
+        'apps/svc/pyproject.toml': SERVICE,
+        'apps/svc/uv.lock': 'version = 1\n',
+        'libs/graphton/pyproject.toml': '[project]\nname = "graph-ton"\n',
+      },
+      'apps/svc',
+    );
+    expect(withOwnLock.uvLock).toBe('uv.lock');
+    expect(byName(withOwnLock.dependencies, 'Graph_Ton')?.localPath).toBeUndefined();
+    const notMember = read(
+      { 'pyproject.toml': '[tool.uv.workspace]\nmembers = ["libs/*"]\n', 'uv.lock': 'version = 1\n', 'apps/svc/pyproject.toml': SERVICE, 'libs/graphton/pyproject.toml': '[project]\nname = "graph-ton"\n' },
+      'apps/svc',
+    );
+    expect(notMember.uvLock).toBeUndefined();
+    expect(byName(notMember.dependencies, 'Graph_Ton')?.localPath).toBeUndefined();
+  });
+
+  it("adds the members that its members take from the workspace (not their dev sources), once", () => {
+    const metadata = read(
+      {
+        'pyproject.toml': '[tool.uv.workspace]\nmembers = ["apps/*", "libs/*"]\n',
+        'uv.lock': 'version = 1\n',
+        'apps/svc/pyproject.toml': SERVICE,
+        'libs/graphton/pyproject.toml': '[project]\nname = "graph-ton"\ndependencies = ["core-lib>=1", "six"]\n\n[tool.uv.sources]\ncore_lib = { workspace = true }\ntools = { workspace = true }\n',
+        'libs/core/pyproject.toml': '[project]\nname = "core-lib"\ndependencies = ["graph-ton"]\n\n[tool.uv.sources]\ngraph-ton = { workspace = true }\n',
+        'libs/tools/pyproject.toml': '[project]\nname = "tools"\n',
+      },
+      'apps/svc',
+    );
+    expect(metadata.dependencies.filter((d) => d.localPath)).toEqual([
+      { name: 'Graph_Ton', localPath: '../../libs/graphton', declaredIn: 'pyproject.toml' },
+      { name: 'core-lib', localPath: '../../libs/core', declaredIn: 'pyproject.toml' },
+    ]);
+  });
+
+  it('resolves a member for the uv workspace root service itself', () => {
+    const metadata = read(
+      { 'svc/pyproject.toml': `${SERVICE}\n[tool.uv.workspace]\nmembers = ["libs/*"]\n`, 'svc/uv.lock': 'version = 1\n', 'svc/libs/graphton/pyproject.toml': '[project]\nname = "graph_ton"\n' },
+      'svc',
+    );
+    expect(byName(metadata.dependencies, 'Graph_Ton')?.localPath).toBe('libs/graphton');
+    expect(metadata.uvLock).toBe('uv.lock');
   });
 });

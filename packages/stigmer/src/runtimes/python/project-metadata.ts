@@ -1,6 +1,8 @@
 import * as path from 'node:path';
 import { parseToml, TomlTable } from './toml';
 import { poetryToPep440 } from './poetry-constraint';
+import { findUvWorkspace, UvWorkspace } from './local-dependencies';
+import { joinPath, WorkspaceFiles } from '../../utils/workspace-files';
 
 /** How a Python service declares its dependencies. */
 export type PythonProjectStyle = 'poetry' | 'uv' | 'pep621' | 'requirements' | 'none';
@@ -28,6 +30,15 @@ export interface PythonProjectMetadata {
   requirementFiles: string[];
   /** Files whose content decides the environment: a change means reinstalling. */
   dependencyFiles: string[];
+  /** The uv.lock that pins the service, relative to the project root: its own, or its uv workspace's (`../../uv.lock`). */
+  uvLock?: string;
+}
+
+/** Where the service sits in the workspace, so that uv workspace members resolve to their folders. */
+export interface ProjectLocation {
+  files: WorkspaceFiles;
+  /** The project root, workspace-relative. */
+  projectRoot: string;
 }
 
 /** Reads a file relative to the project root; undefined when it does not exist. */
@@ -44,8 +55,10 @@ export function normalizeDistName(name: string): string {
 /**
  * Reads what a service declares: pyproject.toml (Poetry, uv, PEP 621) and requirements files.
  * File reads only, so the graph plugin, the generator (on a virtual tree) and the executors share it.
+ * Given the project's location, a uv workspace member it depends on (`{ workspace = true }`) becomes a local
+ * path dependency to the member's folder, and the workspace's uv.lock pins the service.
  */
-export function readPythonProject(read: ReadProjectFile): PythonProjectMetadata {
+export function readPythonProject(read: ReadProjectFile, location?: ProjectLocation): PythonProjectMetadata {
   const pyprojectText = read('pyproject.toml');
   const requirementFiles = REQUIREMENT_FILES.filter((file) => read(file) !== undefined);
   const dependencyFiles = [
@@ -60,12 +73,19 @@ export function readPythonProject(read: ReadProjectFile): PythonProjectMetadata 
     requirementFiles,
     dependencyFiles,
   };
+  if (read('uv.lock') !== undefined) metadata.uvLock = 'uv.lock';
   if (pyprojectText !== undefined) {
     const doc = parseToml(pyprojectText, 'pyproject.toml');
     const poetry = doc.tool?.poetry;
     const project = doc.project;
+    const workspace = location ? uvWorkspaceOf(location) : undefined;
+    const workspaceLock = workspace?.relative(joinPath(workspace.workspace.root, 'uv.lock'));
+    if (workspaceLock && !metadata.uvLock && read(workspaceLock) !== undefined) {
+      metadata.uvLock = workspaceLock;
+      metadata.dependencyFiles.push(metadata.uvLock);
+    }
     if (project && (project.dependencies || !poetry?.dependencies)) {
-      readPep621(doc, metadata, read);
+      readPep621(doc, metadata, read, workspace);
       // Poetry 2 reads [project]: it is still a Poetry service when Poetry configures or locks it.
       if (poetry || read('poetry.lock') !== undefined) metadata.style = 'poetry';
     } else if (poetry) {
@@ -112,10 +132,25 @@ function poetryDependency(name: string, spec: any): PythonDependency {
   return { name, requirement: `${name}${extras}${poetryToPep440(String(spec?.version ?? '*'))}${markers}` };
 }
 
-function readPep621(doc: TomlTable, metadata: PythonProjectMetadata, read: ReadProjectFile): void {
+/** The uv workspace the project is a member of, with paths relative to the project root. */
+interface MemberOf {
+  workspace: UvWorkspace;
+  files: WorkspaceFiles;
+  /** A path relative to the (Nx) workspace root, made relative to the project root. */
+  relative(workspacePath: string): string;
+}
+
+function uvWorkspaceOf({ files, projectRoot }: ProjectLocation): MemberOf | undefined {
+  const root = joinPath(projectRoot);
+  const workspace = findUvWorkspace(files, root);
+  if (!workspace || ![...workspace.members.values()].includes(root)) return undefined;
+  return { workspace, files, relative: (p) => path.posix.relative(root, p) || '.' };
+}
+
+function readPep621(doc: TomlTable, metadata: PythonProjectMetadata, read: ReadProjectFile, member?: MemberOf): void {
   const project = doc.project ?? {};
   const uv = doc.tool?.uv;
-  metadata.style = uv || read('uv.lock') !== undefined ? 'uv' : 'pep621';
+  metadata.style = uv || metadata.uvLock ? 'uv' : 'pep621';
   metadata.name = project.name;
   metadata.version = project.version;
   metadata.pythonConstraint = project['requires-python'];
@@ -125,8 +160,37 @@ function readPep621(doc: TomlTable, metadata: PythonProjectMetadata, read: ReadP
     if (!dependency) continue;
     const source = Object.entries(uvSources).find(([key]) => normalizeDistName(key) === normalizeDistName(dependency.name))?.[1];
     if (source?.path) dependency.localPath = toPosix(source.path);
+    // A workspace member is a local library like a path dependency: its folder, relative to the service.
+    const memberRoot = source?.workspace === true ? member?.workspace.members.get(normalizeDistName(dependency.name)) : undefined;
+    if (memberRoot !== undefined) dependency.localPath = member?.relative(memberRoot);
     if (dependency.localPath) delete dependency.requirement;
     metadata.dependencies.push(dependency);
+  }
+  if (member) addMembersOfMembers(metadata, member);
+}
+
+/**
+ * The members that the service's members take from the workspace, and theirs: local libraries of the service
+ * too (no index has them for pip, and the spec must collect their modules).
+ */
+function addMembersOfMembers(metadata: PythonProjectMetadata, member: MemberOf): void {
+  const known = new Set(metadata.dependencies.map((d) => normalizeDistName(d.name)));
+  const pending = metadata.dependencies.filter((d) => d.localPath && member.workspace.members.has(normalizeDistName(d.name))).map((d) => normalizeDistName(d.name));
+  while (pending.length) {
+    const root = member.workspace.members.get(pending.pop() as string) as string;
+    const text = member.files.read(joinPath(root, 'pyproject.toml'));
+    const doc = text === undefined ? undefined : parseToml(text, joinPath(root, 'pyproject.toml'));
+    const sources: Record<string, any> = doc?.tool?.uv?.sources ?? {};
+    const fromWorkspace = new Set(Object.keys(sources).filter((key) => sources[key]?.workspace === true).map(normalizeDistName));
+    for (const requirement of doc?.project?.dependencies ?? []) {
+      const name = parseRequirement(String(requirement))?.name;
+      const key = name && normalizeDistName(name);
+      const memberRoot = key && fromWorkspace.has(key) ? member.workspace.members.get(key) : undefined;
+      if (!key || memberRoot === undefined || known.has(key)) continue;
+      known.add(key);
+      pending.push(key);
+      metadata.dependencies.push({ name: name as string, localPath: member.relative(memberRoot) });
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-import { pyInstallerError } from './pyinstaller';
+import { pyInstallerError, unstrippedNotice } from './pyinstaller';
 
 describe('pyInstallerError', () => {
   it("names the service's file and line for a syntax error in its code, not the spec", () => {
@@ -20,5 +20,14 @@ describe('pyInstallerError', () => {
 
   it('points at the paths for a missing script', () => {
     expect(pyInstallerError('ERROR: script /ws/x/main.py does not exist')).toMatch(/check the paths in the spec/);
+  });
+});
+
+describe('unstrippedNotice', () => {
+  it('tells a missing strip from one that failed, naming a few libraries and the STRIP line', () => {
+    expect(unstrippedNotice(['libpython3.11.so.1.0', '_ssl.so', 'zlib.so'], true, 'svc.spec')).toBe(
+      'strip is not on PATH, so 3 libraries (libpython3.11.so.1.0, _ssl.so, ...) ship unstripped, bigger and slower to start: install binutils (the package with strip), or set STRIP = False in svc.spec.',
+    );
+    expect(unstrippedNotice(['odd.so'], false, 'svc.spec')).toBe("strip failed on 1 library (odd.so), which ships unstripped: run with --verbose for strip's output, or set STRIP = False in svc.spec.");
   });
 });

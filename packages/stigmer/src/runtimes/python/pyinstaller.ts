@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { logger } from '@nx/devkit';
 import { StigmerError } from '../../utils/errors';
-import { lastLines, run } from '../../utils/process';
+import { findOnPath, lastLines, run } from '../../utils/process';
 import type { Progress } from '../../utils/progress';
 
 /** Python helper scripts shipped with the plugin (packages/stigmer/python). */
@@ -38,6 +40,11 @@ export async function runPyInstaller(request: PyInstallerRun): Promise<void> {
   progress.phase('analyse');
   let bundling = false;
   const missingHiddenImports: string[] = [];
+  const unstripped: string[] = [];
+  // PyInstaller keeps a file that strip failed on in its shared binary cache as if stripped, and every later build
+  // reuses it. Without strip on PATH the build gets a throwaway cache, so installing binutils fixes the next one.
+  const stripMissing = process.platform !== 'win32' && !findOnPath('strip');
+  const throwawayCache = stripMissing ? fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-pyinstaller-cache-')) : undefined;
   const args = [
     helperScript('run_pyinstaller.py'),
     path.join(request.workPath, '.stigmer-archive-cache'),
@@ -51,24 +58,31 @@ export async function runPyInstaller(request: PyInstallerRun): Promise<void> {
     ...(request.clean ? ['--clean'] : []),
     request.specPath,
   ];
-  const result = await run(request.python, args, {
-    cwd: request.cwd,
-    timeoutMs: request.timeoutMs,
-    // Fixed hash seed: the same sources give the same bytes (PyInstaller's reproducible-build advice).
-    // PyInstaller's cache of stripped binaries in the work folder, not the user's ~/.cache/pyinstaller: its
-    // --clean empties that whole folder, which made any other build running at the time (another Nx task,
-    // workspace or CI job) fail on a stripped library that vanished ("No such file ... bincache10...").
-    env: { ...process.env, PYTHONHASHSEED: '0', PYTHONDONTWRITEBYTECODE: '1', PYINSTALLER_CONFIG_DIR: pyInstallerCacheDir(request.workPath) },
-    onLine: (line) => {
-      if (request.verbose) console.log(line);
-      const missing = /ERROR: Hidden import '([^']+)' not found/.exec(line);
-      if (missing) missingHiddenImports.push(missing[1]);
-      if (!bundling && /Building (PYZ|PKG|EXE)|checking PYZ/.test(line)) {
-        bundling = true;
-        progress.phase('bundle');
-      }
-    },
-  });
+  let result: Awaited<ReturnType<typeof run>>;
+  try {
+    result = await run(request.python, args, {
+      cwd: request.cwd,
+      timeoutMs: request.timeoutMs,
+      // Fixed hash seed: the same sources give the same bytes (PyInstaller's reproducible-build advice).
+      // PyInstaller's cache of stripped binaries in the work folder, not the user's ~/.cache/pyinstaller: its
+      // --clean empties that whole folder, which made any other build running at the time (another Nx task,
+      // workspace or CI job) fail on a stripped library that vanished ("No such file ... bincache10...").
+      env: { ...process.env, PYTHONHASHSEED: '0', PYTHONDONTWRITEBYTECODE: '1', PYINSTALLER_CONFIG_DIR: throwawayCache ?? pyInstallerCacheDir(request.workPath) },
+      onLine: (line) => {
+        if (request.verbose) console.log(line);
+        const stripFailed = /WARNING: Failed to run strip on '([^']+)'/.exec(line);
+        if (stripFailed) unstripped.push(path.basename(stripFailed[1]));
+        const missing = /ERROR: Hidden import '([^']+)' not found/.exec(line);
+        if (missing) missingHiddenImports.push(missing[1]);
+        if (!bundling && /Building (PYZ|PKG|EXE)|checking PYZ/.test(line)) {
+          bundling = true;
+          progress.phase('bundle');
+        }
+      },
+    });
+  } finally {
+    if (throwawayCache) fs.rmSync(throwawayCache, { recursive: true, force: true });
+  }
   if (result.timedOut) {
     throw new StigmerError(`PyInstaller did not finish within the timeout of ${Math.round((request.timeoutMs ?? 0) / 1000)}s: raise the "timeout" option or look for a hang in the spec.`);
   }
@@ -77,6 +91,7 @@ export async function runPyInstaller(request: PyInstallerRun): Promise<void> {
     throw new StigmerError(`PyInstaller failed on ${path.basename(request.specPath)}: ${pyInstallerError(result.stdout + '\n' + result.stderr, request.cwd)}`);
   }
   await failOnInvalidSources(request);
+  if (unstripped.length) logger.warn(`[stigmer] ${unstrippedNotice(unstripped, stripMissing, path.basename(request.specPath))}`);
   // PyInstaller only warns about a hidden import it cannot find; the binary would then fail at run time.
   // Hooks of third-party packages name optional modules too: only the spec's own names are an error.
   const specText = fs.readFileSync(request.specPath, 'utf8');
@@ -110,6 +125,15 @@ async function failOnInvalidSources(request: PyInstallerRun): Promise<void> {
     const message = output.split(/\r?\n/).map((l) => l.trim()).filter((l) => /^\w*(Error|Exception)\b/.test(l)).pop() ?? 'it does not compile';
     throw new StigmerError(`${message} in ${where}${line ? ` line ${line}` : ''} (module ${match[1]}, which the binary would lack): fix it and run again.`);
   }
+}
+
+/** One line for a build whose spec asks to strip but whose libraries ship unstripped (bigger, slower to start). */
+export function unstrippedNotice(files: string[], stripMissing: boolean, specFile: string): string {
+  const which = `${files.length} librar${files.length === 1 ? 'y' : 'ies'} (${files.slice(0, 2).join(', ')}${files.length > 2 ? ', ...' : ''})`;
+  const ship = files.length === 1 ? 'ships' : 'ship';
+  return stripMissing
+    ? `strip is not on PATH, so ${which} ${ship} unstripped, bigger and slower to start: install binutils (the package with strip), or set STRIP = False in ${specFile}.`
+    : `strip failed on ${which}, which ${ship} unstripped: run with --verbose for strip's output, or set STRIP = False in ${specFile}.`;
 }
 
 /** The line of PyInstaller's output that says what went wrong, with a hint where we know the fix. */

@@ -42,4 +42,23 @@ describe('relockAfterEdit', () => {
     }
     expect(said).toEqual([expect.stringMatching(/apps\/api\/uv\.lock is stale now: run "uv lock" in apps\/api \(uv is not on PATH\)/)]);
   });
+
+  it("re-locks a uv workspace member's lock: the workspace root's uv.lock, with uv lock in the service folder", async () => {
+    const tree = createTreeWithEmptyWorkspace();
+    tree.write('pyproject.toml', '[tool.uv.workspace]\nmembers = ["apps/*"]\n');
+    tree.write('uv.lock', 'version = 1\n');
+    tree.write('apps/api/pyproject.toml', '[project]\nname = "api"\n');
+    const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    let said: string[] = [];
+    try {
+      await relockAfterEdit(tree, ref('apps/api'))?.();
+      said = warn.mock.calls.map((call: unknown[]) => String(call[0]));
+    } finally {
+      process.env.PATH = path;
+      warn.mockRestore();
+    }
+    expect(said).toEqual([expect.stringMatching(/stigmer: uv\.lock is stale now: run "uv lock" in apps\/api \(uv is not on PATH\)/)]);
+  });
 });

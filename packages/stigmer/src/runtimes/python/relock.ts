@@ -1,6 +1,7 @@
 import { GeneratorCallback, logger, Tree } from '@nx/devkit';
 import { findOnPath, lastLines, run, runSync } from '../../utils/process';
-import { joinPath } from '../../utils/workspace-files';
+import { joinPath, treeFiles } from '../../utils/workspace-files';
+import { readPythonProject } from './project-metadata';
 import type { ProjectRef } from '../types';
 
 /** The command that re-locks a service after its pyproject.toml changed, without upgrading anything else. */
@@ -22,17 +23,22 @@ export function poetryMajorVersion(versionOutput: string | undefined): number | 
  * not installed. Nothing to do for a service without poetry.lock or uv.lock.
  */
 export function relockAfterEdit(tree: Tree, project: ProjectRef): GeneratorCallback | undefined {
-  const lockFile = (['poetry.lock', 'uv.lock'] as const).find((file) => tree.exists(joinPath(project.root, file)));
+  const own = (['poetry.lock', 'uv.lock'] as const).find((file) => tree.exists(joinPath(project.root, file)));
+  // A uv workspace member's lock is the workspace's: `uv lock` in the service folder re-locks it.
+  const files = treeFiles(tree);
+  const workspaceLock = own ? undefined : readPythonProject((file) => files.read(joinPath(project.root, file)), { files, projectRoot: project.root }).uvLock;
+  const lockFile = own ?? (workspaceLock !== undefined ? 'uv.lock' : undefined);
   if (!lockFile) return undefined;
   const where = project.root || '.';
+  const lockPath = joinPath(project.root, workspaceLock ?? lockFile) || lockFile;
   return async () => {
     const tool = lockFile === 'uv.lock' ? 'uv' : 'poetry';
     if (!findOnPath(tool)) {
-      logger.warn(`stigmer: ${where}/${lockFile} is stale now: run "${relockCommand(lockFile).join(' ')}" in ${where} (${tool} is not on PATH).`);
+      logger.warn(`stigmer: ${lockPath} is stale now: run "${relockCommand(lockFile).join(' ')}" in ${where} (${tool} is not on PATH).`);
       return;
     }
     const command = relockCommand(lockFile, tool === 'poetry' ? poetryMajorVersion(runSync('poetry', ['--version'], project.absRoot)) : undefined);
-    logger.info(`stigmer: ${command.join(' ')} (in ${where}), so that ${lockFile} matches pyproject.toml`);
+    logger.info(`stigmer: ${command.join(' ')} (in ${where}), so that ${lockPath} matches pyproject.toml`);
     const result = await run(command[0], [...command.slice(1), ...(tool === 'poetry' ? ['--no-interaction'] : [])], { cwd: project.absRoot });
     if (result.exitCode !== 0) {
       logger.warn(`stigmer: "${command.join(' ')}" failed in ${where} (${lastLines(`${result.stdout}\n${result.stderr}`, 1)}): run it there before build-binary.`);

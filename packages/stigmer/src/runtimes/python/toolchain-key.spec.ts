@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'fs-extra';
-import { resolveKeyInterpreter, shellQuote, toolchainKey, toolchainKeyCommand } from './toolchain-key';
+import { pythonOptionCommand, resolveKeyInterpreter, shellQuote, toolchainKey, toolchainKeyCommand } from './toolchain-key';
 
 describe('shellQuote', () => {
   it('leaves plain words alone and single-quotes the rest, so the shell gives back the same word', () => {
@@ -37,6 +37,29 @@ describe('toolchain key', () => {
     expect(resolveKeyInterpreter(dir)).toEqual({ kind: 'managed', python: 'python3' });
   });
 
+  it("takes a uv workspace member's environment from the workspace root's uv.lock and .venv", () => {
+    const ws = path.join(dir, 'uv ws');
+    fs.outputFileSync(path.join(ws, 'pyproject.toml'), '[tool.uv.workspace]\nmembers = ["apps/*"]\n');
+    fs.outputFileSync(path.join(ws, 'uv.lock'), 'version = 1\n');
+    fs.outputFileSync(path.join(ws, 'apps', 'svc', 'pyproject.toml'), '[project]\nname = "svc"\nversion = "0.1.0"\n');
+    const venvPython = path.join(ws, '.venv', 'bin', 'python');
+    fs.outputFileSync(venvPython, '#!/bin/sh\necho 3.98.0 linux fakearch\n', { mode: 0o755 });
+    const bin = path.join(dir, 'uv-bin');
+    fs.outputFileSync(path.join(bin, 'uv'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+    const savedPath = process.env.PATH;
+    try {
+      process.env.PATH = path.join(dir, 'empty-bin'); // no uv on PATH
+      expect(resolveKeyInterpreter(path.join(ws, 'apps', 'svc'), undefined, ws)).toEqual({ kind: 'managed', python: 'python3' });
+      process.env.PATH = `${bin}${path.delimiter}${savedPath}`;
+      expect(resolveKeyInterpreter(path.join(ws, 'apps', 'svc'), undefined, ws)).toEqual({ kind: 'uv', python: venvPython });
+      // Not a member (outside the members globs): not pinned by that lock.
+      fs.outputFileSync(path.join(ws, 'tools', 'other', 'pyproject.toml'), '[project]\nname = "other"\n');
+      expect(resolveKeyInterpreter(path.join(ws, 'tools', 'other'), undefined, ws).kind).toBe('managed');
+    } finally {
+      process.env.PATH = savedPath;
+    }
+  });
+
   it('builds a shell command whose arguments survive a space in the path', () => {
     const command = toolchainKeyCommand('apps/my api', '/opt/py 3/bin/python');
     expect(command).toMatch(/^node \S*toolchain-key\.js 'apps\/my api' '\/opt\/py 3\/bin\/python'$/);
@@ -47,5 +70,28 @@ describe('shellQuote for cmd.exe', () => {
   it('double-quotes words with spaces on Windows', () => {
     expect(shellQuote('C:\\Program Files\\Python312\\python.exe', 'win32')).toBe('"C:\\Program Files\\Python312\\python.exe"');
     expect(shellQuote('apps\\api', 'win32')).toBe('apps\\api');
+  });
+});
+
+describe('pythonOptionCommand', () => {
+  it('makes a path relative to the workspace root absolute, and leaves a bare name to PATH', () => {
+    const root = path.join(path.sep, 'ws');
+    expect(pythonOptionCommand('tools/py/bin/python', root)).toBe(path.join(root, 'tools', 'py', 'bin', 'python'));
+    expect(pythonOptionCommand('./.venv/bin/python', root)).toBe(path.join(root, '.venv', 'bin', 'python'));
+    expect(pythonOptionCommand(path.join(path.sep, 'opt', 'py', 'bin', 'python3'), root)).toBe(path.join(path.sep, 'opt', 'py', 'bin', 'python3'));
+    expect(pythonOptionCommand('python3.12', root)).toBe('python3.12');
+  });
+
+  it('resolves a relative python option in the key from the workspace root, where Nx runs it, not from the project', () => {
+    const workspace = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-ws-')));
+    const project = path.join(workspace, 'apps', 'api');
+    const cwd = process.cwd();
+    try {
+      process.chdir(workspace);
+      expect(resolveKeyInterpreter(project, 'tools/py/bin/python')).toEqual({ kind: 'interpreter', python: path.join(workspace, 'tools', 'py', 'bin', 'python') });
+    } finally {
+      process.chdir(cwd);
+      fs.removeSync(workspace);
+    }
   });
 });

@@ -10,6 +10,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { findOnPath } from '../../utils/process';
 import { STIGMER_VERSION } from '../../utils/version';
+import { diskFiles } from '../../utils/workspace-files';
+import { readPythonProject } from './project-metadata';
 
 // The comment names the probe in a process list (and lets a test's wrapper interpreter recognise it).
 const PROBE = 'import platform, sys; print(sys.version.split()[0], sys.platform, platform.machine())  # stigmer cache key';
@@ -28,16 +30,44 @@ function venvPython(venv: string): string {
   return process.platform === 'win32' ? path.join(venv, 'Scripts', 'python.exe') : path.join(venv, 'bin', 'python');
 }
 
+/**
+ * The `python` option as a command to spawn: a path with a folder in it is relative to the workspace root (as Nx
+ * options are), made absolute so that the build, its probes and the cache key all run the same file whatever
+ * their working folder; a bare name (python3.12) stays a PATH lookup.
+ */
+export function pythonOptionCommand(option: string, workspaceRoot: string): string {
+  return /[\\/]/.test(option) ? path.resolve(workspaceRoot, option) : option;
+}
+
+/**
+ * The folder of the uv.lock that pins the service, as build-binary finds it: beside the service, or at the root
+ * of the uv workspace it is a member of (searched up to the Nx workspace root); undefined when none.
+ */
+function uvLockFolder(projectDir: string, workspaceRoot: string): string | undefined {
+  const relative = path.relative(workspaceRoot, projectDir);
+  const inside = !relative.startsWith('..') && !path.isAbsolute(relative);
+  try {
+    const location = { files: diskFiles(inside ? workspaceRoot : projectDir), projectRoot: inside ? relative.split(path.sep).join('/') : '' };
+    const lock = readPythonProject((file) => diskFiles(projectDir).read(file), location).uvLock;
+    return lock === undefined ? undefined : path.dirname(path.join(projectDir, lock));
+  } catch {
+    return fs.existsSync(path.join(projectDir, 'uv.lock')) ? projectDir : undefined; // an unreadable pyproject.toml: the build says what is wrong
+  }
+}
+
 /** The interpreter build-binary would use for the service in `projectDir`, and the kind that chose it. */
-export function resolveKeyInterpreter(projectDir: string, pythonOption?: string): { kind: string; python: string } {
-  if (pythonOption) return { kind: 'interpreter', python: pythonOption };
+export function resolveKeyInterpreter(projectDir: string, pythonOption?: string, workspaceRoot = process.cwd()): { kind: string; python: string } {
+  // Nx runs this script from the workspace root, the folder a relative python option is relative to.
+  if (pythonOption) return { kind: 'interpreter', python: pythonOptionCommand(pythonOption, process.cwd()) };
   const has = (file: string) => fs.existsSync(path.join(projectDir, file));
   if (has('poetry.lock') && findOnPath('poetry')) {
     // Poetry's environment lives outside the workspace; without one yet, Poetry would create it from python3.
     return { kind: 'poetry', python: output('poetry', ['env', 'info', '--executable', '--no-interaction'], projectDir) ?? basePython() };
   }
-  if (has('uv.lock') && findOnPath('uv')) {
-    const local = venvPython(path.join(projectDir, '.venv'));
+  const uvFolder = findOnPath('uv') ? uvLockFolder(projectDir, workspaceRoot) : undefined;
+  if (uvFolder) {
+    // uv's project environment is beside the lock: the uv workspace's root for a member.
+    const local = venvPython(path.join(uvFolder, '.venv'));
     if (!process.env.UV_PROJECT_ENVIRONMENT && fs.existsSync(local)) return { kind: 'uv', python: local };
     return { kind: 'uv', python: output('uv', ['python', 'find'], projectDir) ?? basePython() };
   }
