@@ -1,11 +1,34 @@
 import { createHash } from 'node:crypto';
+import * as path from 'node:path';
 import * as fs from 'fs-extra';
-import { Workspace } from './helpers/workspace';
+import { emptyFolder, extractPyInstallerMembers, isolatedRun, libpythonOf, symbolSections } from './helpers/binaries';
+import { exec, Workspace } from './helpers/workspace';
+
+/** An agent definition the binary reads from a file: its real work (YAML, graphton's plugins, a signed receipt). */
+const AGENT_YAML = 'name: isolated-agent\nsteps:\n  - plugin: echo\n    input: read from a file\n  - plugin: upper\n    input: stripped and unpacked\n';
+
+/** Runs `agent-runner run agent.yaml` from an empty folder with an empty environment; returns its JSON output. */
+function runAgentIsolated(executable: string): { agent: string; outputs: string[]; receipt: string } {
+  const folder = emptyFolder('agent');
+  try {
+    fs.writeFileSync(path.join(folder, 'agent.yaml'), AGENT_YAML);
+    const run = isolatedRun(executable, ['run', 'agent.yaml'], folder);
+    if (run.code !== 0) throw new Error(`${executable} run agent.yaml exited ${run.code}:\n${run.stdout}\n${run.stderr}`);
+    return JSON.parse(run.stdout);
+  } finally {
+    fs.removeSync(folder);
+  }
+}
+
+function sha256Of(file: string): string {
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
 
 /**
  * A user's journey with a Python service, on a real Nx workspace with the packed plugin and real
- * PyInstaller: init, generator, build, run, cache hit that restores a runnable binary, incremental
- * build, test-binary, clean-binary, and a spec that misses a module loaded by name.
+ * PyInstaller: init, generator, build of a stripped binary that works isolated, cache hit that restores a
+ * runnable binary, incremental build, test-binary, clean-binary, a spec that misses a module loaded by name,
+ * and last the onedir layout (a folder shipped as a reproducible .tar.gz, unpacked and run).
  */
 describe('Python service → one binary (e2e)', () => {
   let ws: Workspace;
@@ -39,6 +62,12 @@ describe('Python service → one binary (e2e)', () => {
     // Distributions, turned into their modules (pyjwt -> jwt) at build time by the environment that builds.
     expect(spec).toMatch(/distributions = \[\n\s+"pyjwt",\n\s+"pyyaml",\n\]/);
     expect(spec).toMatch(/for package in \[\s+"agent_runner",\s+"graphton",\s+\]:\s+hiddenimports \+= collect_submodules\(package\)/);
+    // One executable by default, stripped everywhere but Windows, in both of the spec's builds.
+    expect(spec).toMatch(/^LAYOUT = "onefile"$/m);
+    expect(spec).toMatch(/^STRIP = not sys\.platform\.startswith\("win"\)$/m);
+    expect(spec.match(/^\s+strip=STRIP,$/gm)).toHaveLength(2);
+    expect(spec).toMatch(/COLLECT\(exe, a\.binaries, a\.datas, strip=STRIP,/);
+    expect(spec).not.toMatch(/strip=False/);
     const pyproject = ws.read('services/agent-runner/pyproject.toml');
     expect(pyproject).toContain('pyinstaller = { version = "^6.22.3", python = ">=3.11,<3.15" }');
     // Every line the user wrote is still there, comments and alignment included.
@@ -96,10 +125,46 @@ describe('Python service → one binary (e2e)', () => {
     expect(fs.readdirSync(ws.path('services/agent-runner/dist')).sort()).toEqual(['agent-runner', 'agent-runner.manifest.json', 'agent-runner.sha256']);
   });
 
-  it('a clean build (--clean) rebuilds from nothing', () => {
-    const clean = ws.mustNx(['run', 'agent-runner:build-binary', '--clean', '--skip-nx-cache']);
-    timings.cleanBuild = clean.ms;
-    expect(clean.output).toContain('reusing .stigmer/venvs/agent-runner');
+  it('the one-file binary is stripped, and does its real work from an empty folder with an empty environment', () => {
+    const copyFolder = emptyFolder('onefile');
+    const libFolder = emptyFolder('libpython');
+    try {
+      const copy = path.join(copyFolder, 'agent-runner');
+      fs.copySync(ws.path(binary), copy);
+      const result = runAgentIsolated(copy);
+      expect(result.agent).toBe('isolated-agent');
+      expect(result.outputs).toEqual(['read from a file', 'STRIPPED AND UNPACKED']);
+      expect(result.receipt.split('.')).toHaveLength(3);
+
+      // The libpython inside the binary, read with PyInstaller's own archive reader by the Python that built it.
+      const python = ws.path('.stigmer/venvs/agent-runner/bin/python');
+      const original = libpythonOf(python);
+      // Without symbols in the build's libpython this check could not tell a stripped build from an unstripped one.
+      expect({ [original]: symbolSections(original) }).toEqual({ [original]: expect.arrayContaining(['.symtab']) });
+      const inside = extractPyInstallerMembers(python, ws.path(binary), 'libpython[\\d.]+\\.so[\\d.]*', libFolder);
+      expect(inside.map((file) => path.basename(file))).toEqual([path.basename(original)]);
+      expect(symbolSections(inside[0])).toEqual([]);
+      expect(fs.statSync(inside[0]).size).toBeLessThan(fs.statSync(original).size);
+    } finally {
+      fs.removeSync(copyFolder);
+      fs.removeSync(libFolder);
+    }
+  });
+
+  it('a clean build (--clean) rebuilds from nothing, and leaves the user\'s PyInstaller cache alone', () => {
+    // PyInstaller's --clean empties its cache folder: were it the user's, a concurrent build of another service
+    // would lose the stripped libraries it is packing ("No such file or directory: .../bincache10...").
+    const userCache = emptyFolder('user-cache');
+    const otherBuilds = path.join(userCache, 'pyinstaller', 'bincache10py3xx', 'index.dat');
+    fs.outputFileSync(otherBuilds, 'the cache of another build');
+    try {
+      const clean = ws.mustNx(['run', 'agent-runner:build-binary', '--clean', '--skip-nx-cache'], { XDG_CACHE_HOME: userCache });
+      timings.cleanBuild = clean.ms;
+      expect(clean.output).toContain('reusing .stigmer/venvs/agent-runner');
+      expect(fs.existsSync(otherBuilds)).toBe(true);
+    } finally {
+      fs.removeSync(userCache);
+    }
     expect(ws.run(ws.path(binary), ['--version']).stdout.trim()).toBe('agent-runner 0.3.1');
   });
 
@@ -216,5 +281,152 @@ describe('Python service → one binary (e2e)', () => {
     } finally {
       ws.write(module, good);
     }
+  });
+
+  // The one-folder layout, last: from here on the spec builds dist/agent-runner.tar.gz.
+  describe('onedir layout: one folder shipped as one .tar.gz', () => {
+    const specPath = 'services/agent-runner/agent-runner.spec';
+    const dist = 'services/agent-runner/dist';
+    const archive = `${dist}/agent-runner.tar.gz`;
+    let archiveSha256 = '';
+
+    /** Unpacks the archive with the system tar into an empty folder and runs its entrypoint's real work there. */
+    function unpackAndRun(): { agent: string; outputs: string[] } {
+      const folder = emptyFolder('onedir');
+      try {
+        expect(exec('tar', ['-xzf', ws.path(archive)], folder).code).toBe(0);
+        expect(fs.readdirSync(folder)).toEqual(['agent-runner']);
+        const entrypoint = path.join(folder, 'agent-runner', 'agent-runner');
+        expect(fs.statSync(entrypoint).mode & 0o777).toBe(0o755);
+        return runAgentIsolated(entrypoint);
+      } finally {
+        fs.removeSync(folder);
+      }
+    }
+
+    it('nx g stigmer:binary-spec --layout onedir switches the layout and nothing else', () => {
+      const before = ws.read(specPath);
+      ws.mustNx(['g', 'stigmer:binary-spec', '--project', 'agent-runner', '--layout', 'onedir']);
+      const after = ws.read(specPath);
+      const changed = (a: string, b: string) => {
+        const [left, right] = [a.split('\n'), b.split('\n')];
+        expect(right).toHaveLength(left.length);
+        return left.flatMap((line, i) => (line === right[i] ? [] : [[line, right[i]]]));
+      };
+      // An unedited generated spec is rendered again: its LAYOUT line, the output its header names, and the
+      // checksum that keeps it recognised as generated.
+      expect(changed(before, after)).toEqual([
+        [expect.stringMatching(/^# stigmer-checksum: /), expect.stringMatching(/^# stigmer-checksum: /)],
+        [expect.stringContaining('build-binary  -> dist/agent-runner (+'), expect.stringContaining('build-binary  -> dist/agent-runner.tar.gz (+')],
+        ['LAYOUT = "onefile"', 'LAYOUT = "onedir"'],
+      ]);
+      // Without --layout the spec keeps its layout.
+      ws.mustNx(['g', 'stigmer:binary-spec', '--project', 'agent-runner']);
+      expect(ws.read(specPath)).toBe(after);
+    });
+
+    it('infers the archive and its side files as the build outputs', () => {
+      const project = JSON.parse(ws.mustNx(['show', 'project', 'agent-runner', '--json']).stdout);
+      expect(project.targets['build-binary'].outputs).toEqual([
+        '{projectRoot}/dist/agent-runner.tar.gz',
+        '{projectRoot}/dist/agent-runner.tar.gz.sha256',
+        '{projectRoot}/dist/agent-runner.tar.gz.manifest.json',
+      ]);
+    });
+
+    it('builds dist/agent-runner.tar.gz with its checksum and manifest, and nothing else in dist/', () => {
+      // The one-file binary of the earlier cases is still there: the switch must not leave it beside the archive.
+      expect(fs.existsSync(ws.path(binary))).toBe(true);
+      const build = ws.mustNx(['run', 'agent-runner:build-binary']);
+      timings.onedirBuild = build.ms;
+      expect(build.output).toMatch(/services\/agent-runner\/dist\/agent-runner\.tar\.gz: [\d.]+ MB, built in/);
+      // No PyInstaller folder, and no one-file binary of the earlier layout beside the archive.
+      expect(fs.readdirSync(ws.path(dist)).sort()).toEqual(['agent-runner.tar.gz', 'agent-runner.tar.gz.manifest.json', 'agent-runner.tar.gz.sha256']);
+      expect(exec('sha256sum', ['-c', 'agent-runner.tar.gz.sha256'], ws.path(dist)).stdout).toBe('agent-runner.tar.gz: OK\n');
+      archiveSha256 = sha256Of(ws.path(archive));
+      const manifest = fs.readJsonSync(ws.path(`${archive}.manifest.json`));
+      expect(manifest).toMatchObject({ name: 'agent-runner', version: '0.3.1', runtime: 'python', layout: 'onedir', entrypoint: 'agent-runner/agent-runner', sha256: archiveSha256 });
+      expect(manifest.size).toBe(fs.statSync(ws.path(archive)).size);
+
+      // One top folder; root-owned entries with fixed dates (not the build's), so the bytes depend on the files only.
+      const listing = exec('tar', ['--numeric-owner', '-tvzf', ws.path(archive)], ws.root).stdout.trim().split('\n');
+      const fields = listing.map((line) => line.split(/\s+/));
+      const names = fields.map((field) => field.slice(5).join(' '));
+      expect(names.filter((name) => !name.startsWith('agent-runner/'))).toEqual([]);
+      expect(names).toEqual(expect.arrayContaining(['agent-runner/', 'agent-runner/agent-runner', 'agent-runner/_internal/']));
+      expect(names.filter((name) => /^agent-runner\/_internal\/libpython[\d.]+\.so/.test(name))).toHaveLength(1);
+      expect(new Set(fields.map((field) => field[1]))).toEqual(new Set(['0/0']));
+      expect(fields.filter((field) => Number(field[3].slice(0, 4)) > 2000).map((field) => `${field[3]} ${field.slice(5).join(' ')}`)).toEqual([]);
+    });
+
+    it('the unpacked archive does its real work from an empty folder with an empty environment, its libpython stripped', () => {
+      expect(unpackAndRun()).toMatchObject({ agent: 'isolated-agent', outputs: ['read from a file', 'STRIPPED AND UNPACKED'] });
+      const folder = emptyFolder('onedir-lib');
+      try {
+        expect(exec('tar', ['-xzf', ws.path(archive)], folder).code).toBe(0);
+        const internal = path.join(folder, 'agent-runner', '_internal');
+        const libpython = fs.readdirSync(internal).filter((name) => /^libpython[\d.]+\.so/.test(name));
+        expect(libpython).toHaveLength(1);
+        expect(symbolSections(path.join(internal, libpython[0]))).toEqual([]);
+      } finally {
+        fs.removeSync(folder);
+      }
+    });
+
+    it('test-binary passes on the archive, running its unpacked entrypoint', () => {
+      const test = ws.mustNx(['run', 'agent-runner:test-binary']);
+      expect(test.output).toContain('✔ executable: agent-runner/agent-runner in services/agent-runner/dist/agent-runner.tar.gz');
+      expect(test.output).toContain('✔ dependency pyjwt: import jwt inside');
+      expect(test.output).toMatch(/✔ local package graphton: \d+ modules inside/);
+      expect(test.output).toMatch(/✔ checksum: sha256 [0-9a-f]{12}… matches agent-runner\.tar\.gz\.sha256/);
+      expect(test.output).toMatch(/✔ smoke run: .* exited 0 and matched/);
+      expect(test.output).toContain('✔ git ignore: services/agent-runner/dist/agent-runner.tar.gz is ignored');
+    });
+
+    it('test-binary fails on an archive changed after the build, saying how to fix it', () => {
+      const good = fs.readFileSync(ws.path(archive));
+      fs.appendFileSync(ws.path(archive), Buffer.from([0]));
+      try {
+        // Without its build dependency: a cache hit of build-binary would put the good archive back first.
+        const test = ws.nx(['run', 'agent-runner:test-binary', '--excludeTaskDependencies']);
+        expect(test.code).not.toBe(0);
+        expect(test.output).toContain('✘ checksum: services/agent-runner/dist/agent-runner.tar.gz does not match its .sha256 (changed after the build): rebuild with nx run agent-runner:build-binary.');
+      } finally {
+        fs.writeFileSync(ws.path(archive), good);
+      }
+    });
+
+    it('a cache hit after dist/ was deleted restores the identical archive, which unpacks and runs', () => {
+      fs.removeSync(ws.path(dist));
+      const hit = ws.mustNx(['run', 'agent-runner:build-binary']);
+      timings.onedirCacheHit = hit.ms;
+      expect(hit.output).toContain('nx run agent-runner:build-binary  [local cache]');
+      expect(sha256Of(ws.path(archive))).toBe(archiveSha256);
+      expect(exec('sha256sum', ['-c', 'agent-runner.tar.gz.sha256'], ws.path(dist)).code).toBe(0);
+      expect(unpackAndRun().outputs).toEqual(['read from a file', 'STRIPPED AND UNPACKED']);
+    });
+
+    it('a clean rebuild (--clean) gives the same archive bytes: the build is reproducible', () => {
+      const clean = ws.mustNx(['run', 'agent-runner:build-binary', '--clean', '--skip-nx-cache']);
+      timings.onedirCleanBuild = clean.ms;
+      expect(clean.output).toContain('[stigmer] analyse');
+      expect(sha256Of(ws.path(archive))).toBe(archiveSha256);
+    });
+
+    it('clean-binary removes the archive and its side files', () => {
+      ws.mustNx(['run', 'agent-runner:clean-binary']);
+      for (const file of [archive, `${archive}.sha256`, `${archive}.manifest.json`, `${dist}/agent-runner`]) expect(fs.existsSync(ws.path(file))).toBe(false);
+      expect(fs.existsSync(ws.path('services/agent-runner/build/agent-runner'))).toBe(false);
+    });
+
+    it('--layout onefile on an edited spec changes its LAYOUT line only', () => {
+      // The user's own edit makes the spec "edited": the generator must keep every other line.
+      const edited = ws.read(specPath).replace('pyz = PYZ(a.pure)', 'pyz = PYZ(a.pure)  # reviewed by the team');
+      ws.write(specPath, edited);
+      ws.mustNx(['g', 'stigmer:binary-spec', '--project', 'agent-runner', '--layout', 'onefile']);
+      expect(ws.read(specPath)).toBe(edited.replace(/^LAYOUT = "onedir"$/m, 'LAYOUT = "onefile"'));
+      const project = JSON.parse(ws.mustNx(['show', 'project', 'agent-runner', '--json']).stdout);
+      expect(project.targets['build-binary'].outputs[0]).toBe('{projectRoot}/dist/agent-runner');
+    });
   });
 });

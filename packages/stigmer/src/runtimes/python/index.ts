@@ -11,7 +11,7 @@ import type { BinaryRuntime, BuildOutput, BuildRequest, ProjectRef, SpecInfo } f
 import { resolvePythonEnvironment } from './environment';
 import { generatePythonSpec } from './generate';
 import { LOCK_FILES, PythonProjectMetadata } from './project-metadata';
-import { runPyInstaller } from './pyinstaller';
+import { pyInstallerCacheDir, runPyInstaller } from './pyinstaller';
 import { toolchainKeyCommand } from './toolchain-key';
 import { binaryNameFromSpec, layoutOfSpec, looksLikePyInstallerSpec, smokeProposalOf, unknownLayoutOf } from './spec-file';
 import { missingModuleHint, verifyPythonBinary } from './verify';
@@ -154,7 +154,7 @@ export const pythonRuntime: BinaryRuntime = {
   diagnose: (output, spec) => missingModuleHint(output, spec.specFile),
 
   workFiles(project, spec) {
-    return [path.join(workPath(project), spec.specFile.replace(/\.spec$/, '')), path.join(workPath(project), '.stigmer-archive-cache')];
+    return [path.join(workPath(project), spec.specFile.replace(/\.spec$/, '')), path.join(workPath(project), '.stigmer-archive-cache'), pyInstallerCacheDir(workPath(project))];
   },
 
   generateSpec: generatePythonSpec,

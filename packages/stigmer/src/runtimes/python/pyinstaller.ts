@@ -26,6 +26,11 @@ export interface PyInstallerRun {
   sourceRoots?: string[];
 }
 
+/** PyInstaller's own cache (stripped binaries) for one project, inside its work folder. */
+export function pyInstallerCacheDir(workPath: string): string {
+  return path.join(workPath, '.pyinstaller-cache');
+}
+
 /**
  * Runs PyInstaller on a spec through our driver (compression cache), turning its log into phases:
  * "analyse" until it starts writing archives, then "bundle".
@@ -59,7 +64,10 @@ export async function runPyInstaller(request: PyInstallerRun): Promise<void> {
       cwd: request.cwd,
       timeoutMs: request.timeoutMs,
       // Fixed hash seed: the same sources give the same bytes (PyInstaller's reproducible-build advice).
-      env: { ...process.env, PYTHONHASHSEED: '0', PYTHONDONTWRITEBYTECODE: '1', ...(throwawayCache ? { PYINSTALLER_CONFIG_DIR: throwawayCache } : {}) },
+      // PyInstaller's cache of stripped binaries in the work folder, not the user's ~/.cache/pyinstaller: its
+      // --clean empties that whole folder, which made any other build running at the time (another Nx task,
+      // workspace or CI job) fail on a stripped library that vanished ("No such file ... bincache10...").
+      env: { ...process.env, PYTHONHASHSEED: '0', PYTHONDONTWRITEBYTECODE: '1', PYINSTALLER_CONFIG_DIR: throwawayCache ?? pyInstallerCacheDir(request.workPath) },
       onLine: (line) => {
         if (request.verbose) console.log(line);
         const stripFailed = /WARNING: Failed to run strip on '([^']+)'/.exec(line);
