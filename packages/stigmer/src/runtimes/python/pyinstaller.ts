@@ -41,8 +41,8 @@ export async function runPyInstaller(request: PyInstallerRun): Promise<void> {
   let bundling = false;
   const missingHiddenImports: string[] = [];
   const unstripped: string[] = [];
-  // PyInstaller keeps a file that strip failed on in its shared binary cache as if stripped, and every later build
-  // reuses it. Without strip on PATH the build gets a throwaway cache, so installing binutils fixes the next one.
+  // PyInstaller keeps a file that strip failed on in its binary cache as if stripped, and every later build reuses
+  // it. Without strip on PATH the build gets a throwaway cache, so installing binutils fixes the next one.
   const stripMissing = process.platform !== 'win32' && !findOnPath('strip');
   const throwawayCache = stripMissing ? fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-pyinstaller-cache-')) : undefined;
   const args = [
