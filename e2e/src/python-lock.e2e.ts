@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'fs-extra';
-import { CommandResult, exec, poetrySourceArgs, pythonToolsEnv, toolsBin, Workspace } from './helpers/workspace';
+import { CommandResult, exec, lockedVersions, poetrySourceArgs, pythonToolsEnv, toolsBin, Workspace } from './helpers/workspace';
 
 /**
  * The lock is the law, in every environment kind: one small service (it prints the versions of six and idna,
@@ -24,13 +24,6 @@ const MAIN = 'import idna\nimport six\n\nprint(f"six {six.__version__} idna {idn
 
 function pyproject(name: string, dependencies: string, tail: string): string {
   return `[project]\nname = "${name}"\nversion = "0.1.0"\nrequires-python = ">=3.9,<4"\ndependencies = ${dependencies}\n${tail}`;
-}
-
-/** Locked package versions of a poetry.lock or uv.lock: name -> version. */
-function lockedVersions(lock: string): Record<string, string> {
-  const versions: Record<string, string> = {};
-  for (const match of lock.matchAll(/^\[\[package\]\]\r?\nname = "([^"]+)"\r?\nversion = "([^"]+)"/gm)) versions[match[1]] = match[2];
-  return versions;
 }
 
 describe('Python: the lock is the law in every environment kind (e2e)', () => {

@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'fs-extra';
-import { CommandResult, exec, pythonToolsEnv, toolsBin, Workspace } from './helpers/workspace';
+import { CommandResult, exec, lockedVersions, pythonToolsEnv, toolsBin, Workspace } from './helpers/workspace';
 
 /**
  * A uv workspace member is a local library like a path dependency. The Nx workspace root is a uv workspace
@@ -71,13 +71,6 @@ const FILES: Record<string, string> = {
   ].join('\n'),
   'libs/textkit/textkit/__init__.py': 'def exclaim(text):\n    return text + "!"\n',
 };
-
-/** Locked package versions of a uv.lock: name -> version. */
-function lockedVersions(lock: string): Record<string, string> {
-  const versions: Record<string, string> = {};
-  for (const match of lock.matchAll(/^\[\[package\]\]\r?\nname = "([^"]+)"\r?\nversion = "([^"]+)"/gm)) versions[match[1]] = match[2];
-  return versions;
-}
 
 describe('Python: a uv workspace member is a local library (e2e)', () => {
   let ws: Workspace;

@@ -37,3 +37,10 @@ export const pipIndex: () => { url: string; cert?: string } = shared.pipIndex;
 export const pythonToolsEnv: () => Record<string, string> = shared.pythonToolsEnv;
 /** `poetry source add …` arguments making pip's index the project's primary Poetry source. */
 export const poetrySourceArgs: () => string[] = shared.poetrySourceArgs;
+
+/** Locked package versions of a poetry.lock or uv.lock: name -> version. */
+export function lockedVersions(lock: string): Record<string, string> {
+  const versions: Record<string, string> = {};
+  for (const match of lock.matchAll(/^\[\[package\]\]\r?\nname = "([^"]+)"\r?\nversion = "([^"]+)"/gm)) versions[match[1]] = match[2];
+  return versions;
+}

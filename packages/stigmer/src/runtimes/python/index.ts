@@ -32,6 +32,7 @@ function sourceRoots(project: ProjectRef, metadata: PythonProjectMetadata): stri
 function nestedUvWorkspaceLock(projectRoot: string, exists: (workspacePath: string) => boolean, workspaceRoot: string | undefined): string[] {
   if (!workspaceRoot || exists(joinPath(projectRoot, 'uv.lock'))) return [];
   const workspace = findUvWorkspace(diskFiles(workspaceRoot), projectRoot);
+  // A root-level workspace's uv.lock is already among the workspace-level locks: its members are not walked here.
   if (!workspace || workspace.root === '' || workspace.root === joinPath(projectRoot) || ![...workspace.members.values()].includes(joinPath(projectRoot))) return [];
   const lock = joinPath(workspace.root, 'uv.lock');
   return exists(lock) ? [`{workspaceRoot}/${lock}`] : [];

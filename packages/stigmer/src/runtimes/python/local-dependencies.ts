@@ -68,8 +68,12 @@ export function declaredDistributionName(content: string): string | undefined {
 /** A uv workspace: its root folder and its members' folders by normalised distribution name (workspace-relative). */
 export interface UvWorkspace {
   root: string;
-  members: Map<string, string>;
+  /** Globbed and read on first use, once: callers that only need the root (cache inputs) never walk the members. */
+  readonly members: Map<string, string>;
 }
+
+/** Workspaces already found through one WorkspaceFiles (one graph computation, one build), by root folder. */
+const foundWorkspaces = new WeakMap<WorkspaceFiles, Map<string, UvWorkspace>>();
 
 /**
  * The uv workspace a folder belongs to, as uv finds it: the nearest pyproject.toml at or above the folder (up to the
@@ -82,18 +86,35 @@ export function findUvWorkspace(files: WorkspaceFiles, folder: string): UvWorksp
     const text = files.read(joinPath(dir, 'pyproject.toml'));
     const table = text === undefined ? undefined : tryParse(text)?.tool?.uv?.workspace;
     if (table && typeof table === 'object') {
-      const excluded = globAll(files, dir, stringList(table.exclude));
-      const folders = [dir, ...globAll(files, dir, stringList(table.members))].filter((member) => !excluded.has(member));
-      const members = new Map<string, string>();
-      for (const member of folders) {
-        const memberText = files.read(joinPath(member, 'pyproject.toml'));
-        const name = memberText === undefined ? undefined : tryDeclaredName(memberText);
-        if (name && !members.has(name)) members.set(name, member);
-      }
-      return { root: dir, members };
+      const known = foundWorkspaces.get(files) ?? new Map<string, UvWorkspace>();
+      foundWorkspaces.set(files, known);
+      if (!known.has(dir)) known.set(dir, lazyWorkspace(files, dir, table));
+      return known.get(dir);
     }
     if (dir === '') return undefined;
   }
+}
+
+function lazyWorkspace(files: WorkspaceFiles, root: string, table: TomlTable): UvWorkspace {
+  let members: Map<string, string> | undefined;
+  return {
+    root,
+    get members() {
+      return (members ??= memberFolders(files, root, table));
+    },
+  };
+}
+
+function memberFolders(files: WorkspaceFiles, root: string, table: TomlTable): Map<string, string> {
+  const excluded = globAll(files, root, stringList(table.exclude));
+  const folders = [root, ...globAll(files, root, stringList(table.members))].filter((member) => !excluded.has(member));
+  const members = new Map<string, string>();
+  for (const member of folders) {
+    const memberText = files.read(joinPath(member, 'pyproject.toml'));
+    const name = memberText === undefined ? undefined : tryDeclaredName(memberText);
+    if (name && !members.has(name)) members.set(name, member);
+  }
+  return members;
 }
 
 function parentOf(dir: string): string {

@@ -20,6 +20,20 @@ describe('relockAfterEdit', () => {
   const { logger } = require('@nx/devkit');
   const ref = (root: string) => ({ name: 'api', root, absRoot: `/nowhere/${root}`, workspaceRoot: '/nowhere' });
 
+  /** What the re-lock callback warns when neither Poetry nor uv is on PATH. */
+  async function warningsWithNoToolOnPath(relock: () => unknown): Promise<string[]> {
+    const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      await relock();
+      return warn.mock.calls.map((call: unknown[]) => String(call[0]));
+    } finally {
+      process.env.PATH = path;
+      warn.mockRestore();
+    }
+  }
+
   it('has nothing to do for a service without poetry.lock or uv.lock', () => {
     const tree = createTreeWithEmptyWorkspace();
     tree.write('apps/api/pyproject.toml', '[project]\nname = "api"\n');
@@ -29,17 +43,7 @@ describe('relockAfterEdit', () => {
   it('prints the exact command when the tool is not on PATH', async () => {
     const tree = createTreeWithEmptyWorkspace();
     tree.write('apps/api/uv.lock', 'version = 1\n');
-    const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
-    const path = process.env.PATH;
-    process.env.PATH = '/nonexistent';
-    let said: string[] = [];
-    try {
-      await relockAfterEdit(tree, ref('apps/api'))?.();
-      said = warn.mock.calls.map((call: unknown[]) => String(call[0]));
-    } finally {
-      process.env.PATH = path;
-      warn.mockRestore();
-    }
+    const said = await warningsWithNoToolOnPath(() => relockAfterEdit(tree, ref('apps/api'))?.());
     expect(said).toEqual([expect.stringMatching(/apps\/api\/uv\.lock is stale now: run "uv lock" in apps\/api \(uv is not on PATH\)/)]);
   });
 
@@ -48,17 +52,7 @@ describe('relockAfterEdit', () => {
     tree.write('pyproject.toml', '[tool.uv.workspace]\nmembers = ["apps/*"]\n');
     tree.write('uv.lock', 'version = 1\n');
     tree.write('apps/api/pyproject.toml', '[project]\nname = "api"\n');
-    const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
-    const path = process.env.PATH;
-    process.env.PATH = '/nonexistent';
-    let said: string[] = [];
-    try {
-      await relockAfterEdit(tree, ref('apps/api'))?.();
-      said = warn.mock.calls.map((call: unknown[]) => String(call[0]));
-    } finally {
-      process.env.PATH = path;
-      warn.mockRestore();
-    }
+    const said = await warningsWithNoToolOnPath(() => relockAfterEdit(tree, ref('apps/api'))?.());
     expect(said).toEqual([expect.stringMatching(/stigmer: uv\.lock is stale now: run "uv lock" in apps\/api \(uv is not on PATH\)/)]);
   });
 });

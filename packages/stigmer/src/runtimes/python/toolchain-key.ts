@@ -48,7 +48,8 @@ function uvLockFolder(projectDir: string, workspaceRoot: string): string | undef
   const inside = !relative.startsWith('..') && !path.isAbsolute(relative);
   try {
     const location = { files: diskFiles(inside ? workspaceRoot : projectDir), projectRoot: inside ? relative.split(path.sep).join('/') : '' };
-    const lock = readPythonProject((file) => diskFiles(projectDir).read(file), location).uvLock;
+    const service = diskFiles(projectDir);
+    const lock = readPythonProject((file) => service.read(file), location).uvLock;
     return lock === undefined ? undefined : path.dirname(path.join(projectDir, lock));
   } catch {
     return fs.existsSync(path.join(projectDir, 'uv.lock')) ? projectDir : undefined; // an unreadable pyproject.toml: the build says what is wrong
@@ -57,8 +58,8 @@ function uvLockFolder(projectDir: string, workspaceRoot: string): string | undef
 
 /** The interpreter build-binary would use for the service in `projectDir`, and the kind that chose it. */
 export function resolveKeyInterpreter(projectDir: string, pythonOption?: string, workspaceRoot = process.cwd()): { kind: string; python: string } {
-  // Nx runs this script from the workspace root, the folder a relative python option is relative to.
-  if (pythonOption) return { kind: 'interpreter', python: pythonOptionCommand(pythonOption, process.cwd()) };
+  // Nx runs this script from the workspace root (the default), the folder a relative python option is relative to.
+  if (pythonOption) return { kind: 'interpreter', python: pythonOptionCommand(pythonOption, workspaceRoot) };
   const has = (file: string) => fs.existsSync(path.join(projectDir, file));
   if (has('poetry.lock') && findOnPath('poetry')) {
     // Poetry's environment lives outside the workspace; without one yet, Poetry would create it from python3.
