@@ -8,7 +8,11 @@ const REPO_ROOT = path.join(__dirname, '..');
 const GO_BIN = path.join(REPO_ROOT, '.tools', 'go-bin');
 
 /** Each tool: its binary name, the module path of its main package and the version the tests were written against. */
-const GO_TOOLS = [{ name: 'actionlint', module: 'github.com/rhysd/actionlint/cmd/actionlint', version: 'v1.7.12' }];
+const GO_TOOLS = [
+  { name: 'actionlint', module: 'github.com/rhysd/actionlint/cmd/actionlint', version: 'v1.7.12' },
+  // The S3-compatible server of the publish and agent tests (Apache-2.0; scripts/s3-server.js starts it).
+  { name: 'versitygw', module: 'github.com/versity/versitygw/cmd/versitygw', version: 'v1.8.0' },
+];
 
 /** Path of a pinned Go tool's binary (whether or not it is installed yet). */
 function goToolPath(name) {
