@@ -87,6 +87,9 @@ type Upgrade struct {
 	At         time.Time `json:"at"`
 	// Seconds from the decision to upgrade to the new version healthy, or to the previous one running again.
 	Seconds float64 `json:"seconds"`
+	// FailedAt: when the new version failed its check; RestoredAt: when the previous one was started again.
+	FailedAt   *time.Time `json:"failedAt,omitempty"`
+	RestoredAt *time.Time `json:"restoredAt,omitempty"`
 }
 
 // Status is the supervisor's state, written as JSON to the status file.
@@ -485,7 +488,8 @@ func (s *Supervisor) Upgrade(ctx context.Context, version string) *Upgrade {
 		}
 	}
 	// Back to the previous version, which `current` still names.
-	report.Reason = reason
+	failed := time.Now().UTC()
+	report.Reason, report.FailedAt = reason, &failed
 	s.stop()
 	_ = fetch.MarkBad(s.cfg.Dir, s.cfg.Name, version, reason, s.cfg.FetchOptions.LockWait)
 	state, _ := fetch.ReadState(s.cfg.Dir, s.cfg.Name)
@@ -493,7 +497,8 @@ func (s *Supervisor) Upgrade(ctx context.Context, version string) *Upgrade {
 		if err := s.start(from); err != nil {
 			report.Reason += "; and the previous version did not start again: " + err.Error()
 		} else {
-			report.RolledBack = true
+			restored := time.Now().UTC()
+			report.RolledBack, report.RestoredAt = true, &restored
 		}
 	}
 	s.update(func(st *Status) {
