@@ -140,7 +140,13 @@ func TestRunUpgradeRollbackStatus(t *testing.T) {
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer run.Process.Kill()
+	// On a failed test, the agent still stops its service (SIGTERM), so no child outlives the test.
+	defer func() {
+		if run.ProcessState == nil {
+			run.Process.Signal(syscall.SIGTERM)
+			run.Wait()
+		}
+	}()
 	first := waitStatus(t, dir, "1.0.0 running", func(s supervise.Status) bool { return s.Version == "1.0.0" && s.State == "running" })
 	expect(t, cli(t, nil, "status", "svc", "--dir", dir), 0, "svc 1.0.0 running pid")
 	second := cli(t, nil, "run", "svc", "--from", "file://"+root, "--dir", dir, "--allow-unsigned")
