@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -72,11 +71,12 @@ func lockFile(dir, name, base string, wait time.Duration) (*Lock, error) {
 	}
 	deadline := time.Now().Add(wait)
 	for {
-		err = syscall.Flock(int(file.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		var held bool
+		held, err = tryLock(file)
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
+		if !held || time.Now().After(deadline) {
 			holder, _ := os.ReadFile(path)
 			file.Close()
 			return nil, busyErr("%s is locked by another agent (pid %s, %s): wait for it or stop it", service, strings.TrimSpace(string(holder)), base)
@@ -91,7 +91,7 @@ func lockFile(dir, name, base string, wait time.Duration) (*Lock, error) {
 // Unlock releases the lock.
 func (l *Lock) Unlock() {
 	if l != nil && l.file != nil {
-		_ = syscall.Flock(int(l.file.Fd()), syscall.LOCK_UN)
+		unlock(l.file)
 		l.file.Close()
 		l.file = nil
 	}

@@ -325,7 +325,7 @@ func (s *Supervisor) start(version string) error {
 	cmd.Env = env
 	stdout, stderr := &lineWriter{log: s.log, stream: "stdout"}, &lineWriter{log: s.log, stream: "stderr"}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownGroup(cmd)
 	// A grandchild that keeps the output pipes open must not keep Wait from returning.
 	cmd.WaitDelay = time.Second
 	c := &child{cmd: cmd, version: version, done: make(chan struct{})}
@@ -403,14 +403,14 @@ func (s *Supervisor) stop() {
 	select {
 	case <-c.done:
 	default:
-		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		signalGroup(pgid, true)
 		select {
 		case <-c.done:
 		case <-time.After(s.cfg.Grace):
 		}
 	}
 	// Whatever of the group is left (the leader after the grace, or a grandchild) goes now.
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	signalGroup(pgid, false)
 	<-c.done
 }
 

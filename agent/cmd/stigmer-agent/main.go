@@ -337,7 +337,7 @@ func cmdRollback(args []string, stdout io.Writer) error {
 	}
 	// A running agent follows `current` on SIGHUP.
 	if status, err := readStatus(*dir, name); err == nil && status.AgentPID > 0 && alive(status.AgentPID) {
-		_ = syscall.Kill(status.AgentPID, syscall.SIGHUP)
+		poke(status.AgentPID)
 	}
 	fmt.Fprintf(stdout, "rolled back %s from %s to %s\n", name, orNone(current), target)
 	return nil
@@ -359,7 +359,6 @@ func readStatus(dir, name string) (supervise.Status, error) {
 	return status, err
 }
 
-func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
 
 func cmdStatus(args []string, stdout io.Writer) error {
 	set := flag.NewFlagSet("status", flag.ContinueOnError)
