@@ -396,3 +396,43 @@ func alive(pid int, wait time.Duration) bool {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestVersionThatStaysUpButFailsItsCheckIsRolledBack: the health URL or the health command decide too.
+func TestVersionThatStaysUpButFailsItsCheckIsRolledBack(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		health func(addr string) supervise.Health
+		says   string
+	}{
+		{"URL not 2xx", func(addr string) supervise.Health {
+			return supervise.Health{Window: 300 * time.Millisecond, URL: "http://" + addr + "/missing"}
+		}, "did not answer 2xx within 300ms (last: 404 Not Found)"},
+		{"command fails", func(string) supervise.Health {
+			return supervise.Health{Window: 300 * time.Millisecond, Command: []string{"false"}}
+		}, "health command false failed: exit status 1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t)
+			addr := freeAddr(t)
+			cfg := f.config()
+			cfg.Env = map[string]string{"CHILD_ADDR": addr, "PATH": os.Getenv("PATH")}
+			cfg.Health = c.health(addr)
+			s := f.start(cfg)
+			first := f.wait(s, "1.0.0 running", 5*time.Second, running("1.0.0"))
+			f.p.Add("1.1.0", fetch.CurrentPlatform(), childBinary, "onefile", "")
+			f.p.Channel("latest", "1.1.0")
+			f.p.Publish()
+			s.Check()
+			status := f.wait(s, "the 1.1.0 attempt", 10*time.Second, func(st supervise.Status) bool { return st.Upgrade != nil })
+			if status.Upgrade.OK || !status.Upgrade.RolledBack || !strings.Contains(status.Upgrade.Reason, c.says) {
+				t.Fatalf("report %+v", status.Upgrade)
+			}
+			if status.Version != "1.0.0" || status.PID == first.PID || fetch.Current(f.dir, name) != "1.0.0" {
+				t.Fatalf("not back on 1.0.0: %+v", status)
+			}
+			if _, err := fetch.ReadRecord(f.dir, name, "1.1.0"); err != nil {
+				t.Fatal("the bad version's files are gone (kept for a look):", err)
+			}
+		})
+	}
+}
