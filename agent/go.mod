@@ -1,6 +1,6 @@
 module github.com/stigmer/stigmer/agent
 
-go 1.26.8
+go 1.26.0
 
 require (
 	aead.dev/minisign v0.3.0
