@@ -13,6 +13,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrUnavailable: the store could not be read (after the retries).
 	ErrUnavailable = errors.New("store unavailable")
+	// ErrDenied: the store refused the credentials or the access (not retried).
+	ErrDenied = errors.New("access denied")
 	// ErrBusy: another agent holds the folder's lock.
 	ErrBusy = errors.New("busy")
 	// ErrInstall: writing into the install folder failed (full disk, permissions, unsafe archive).
@@ -35,6 +37,9 @@ func notFoundErr(format string, args ...any) error {
 }
 func unavailableErr(format string, args ...any) error {
 	return &kindError{ErrUnavailable, fmt.Sprintf(format, args...)}
+}
+func deniedErr(format string, args ...any) error {
+	return &kindError{ErrDenied, fmt.Sprintf(format, args...)}
 }
 func busyErr(format string, args ...any) error { return &kindError{ErrBusy, fmt.Sprintf(format, args...)} }
 func installErr(format string, args ...any) error {

@@ -103,6 +103,9 @@ func (s httpStore) Open(ctx context.Context, key string, offset int64) (io.ReadC
 	case response.StatusCode == http.StatusNotFound || response.StatusCode == http.StatusForbidden && strings.HasSuffix(key, ".minisig"):
 		response.Body.Close()
 		return nil, notFoundErr("GET %s: %s", target, response.Status)
+	case response.StatusCode == http.StatusUnauthorized || response.StatusCode == http.StatusForbidden:
+		response.Body.Close()
+		return nil, deniedErr("GET %s: %s: the host refuses access (a private bucket needs the s3:// store with credentials)", target, response.Status)
 	case offset > 0 && response.StatusCode == http.StatusPartialContent, offset == 0 && response.StatusCode == http.StatusOK:
 		return response.Body, nil
 	case offset > 0 && response.StatusCode == http.StatusOK:
@@ -176,9 +179,12 @@ func (s s3Store) Open(ctx context.Context, key string, offset int64) (io.ReadClo
 	// error here, with the code from the response body.
 	object, _, _, err := minio.Core{Client: s.client}.GetObject(ctx, s.bucket, objectKey, opts)
 	if err != nil {
-		code := minio.ToErrorResponse(err).Code
-		if code == "NoSuchKey" || code == "NoSuchBucket" || code == "NotFound" {
-			return nil, notFoundErr("%s/%s does not exist (%s)", s, key, code)
+		response := minio.ToErrorResponse(err)
+		switch response.Code {
+		case "NoSuchKey", "NoSuchBucket", "NotFound":
+			return nil, notFoundErr("%s/%s does not exist (%s)", s, key, response.Code)
+		case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "XAdminUserNotFound", "InvalidToken", "ExpiredToken":
+			return nil, deniedErr("%s/%s: the store refused the credentials (%s: %s): check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE", s, key, response.Code, response.Message)
 		}
 		return nil, unavailableErr("%s/%s: %v", s, key, err)
 	}

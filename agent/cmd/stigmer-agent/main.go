@@ -9,7 +9,8 @@
 // Exit codes (one line on stderr says what and how to fix it):
 //
 //	0 done; 1 other error; 2 bad usage; 3 verification refused (signature, key, checksum, size, serial, expiry,
-//	bad version); 4 not found (service, version, channel, platform); 5 store unavailable after the retries;
+//	bad version); 4 not found (service, version, channel, platform); 5 store unavailable after the retries, or
+//	credentials refused;
 //	6 another agent holds the folder; 7 install failed (disk full, permissions, unsafe archive);
 //	8 (status) the service is not running; 9 (rollback) no previous version to go back to.
 package main
@@ -100,7 +101,7 @@ func exitCode(err error) int {
 		return exitVerify
 	case errors.Is(err, fetch.ErrNotFound):
 		return exitNotFound
-	case errors.Is(err, fetch.ErrUnavailable):
+	case errors.Is(err, fetch.ErrUnavailable), errors.Is(err, fetch.ErrDenied):
 		return exitUnavailable
 	case errors.Is(err, fetch.ErrBusy):
 		return exitBusy

@@ -104,6 +104,8 @@ func TestFetchFromS3AndExitCodes(t *testing.T) {
 	expect(t, cli(t, env, "fetch", "nothing", "--from", from, "--to", t.TempDir(), "--key", pub), 4, "does not exist")
 	expect(t, cli(t, env, "fetch", "svc", "--from", "ftp://x", "--to", dir), 2, "unknown scheme")
 	expect(t, cli(t, env, "fetch", "svc", "--from", "http://127.0.0.1:1", "--to", t.TempDir(), "--key", pub, "--retries", "1"), 5, "connection refused")
+	denied := append(env, "AWS_SECRET_ACCESS_KEY=wrong-secret")
+	expect(t, cli(t, denied, "fetch", "svc", "--from", from, "--to", t.TempDir(), "--key", pub), 5, "refused the credentials")
 	expect(t, cli(t, nil, "status", "svc", "--dir", dir), 8, "no status")
 }
 
