@@ -103,7 +103,11 @@ func Fetch(ctx context.Context, store Store, name, selector, dir string, opts Op
 	}
 	result := &Result{Name: name, Version: version, Platform: f.opts.Platform, Serial: index.Serial, Dir: filepath.Join(serviceDir(dir, name), version)}
 	record, err := ReadRecord(dir, name, version)
-	if err != nil || !strings.EqualFold(record.SHA256, entry.SHA256) {
+	if err == nil && !strings.EqualFold(record.SHA256, entry.SHA256) {
+		// A published version never changes: different bytes under an installed version are not installed over it.
+		return nil, verifyErr("%s %s is installed with sha256 %s, but the store now lists %s: a published version never changes; publish a new version", name, version, record.SHA256, entry.SHA256)
+	}
+	if err != nil {
 		if record, err = f.install(ctx, version, entry, signed, result); err != nil {
 			return nil, err
 		}
@@ -323,7 +327,7 @@ func (f *fetcher) install(ctx context.Context, version string, entry Platform, s
 	}
 	final := filepath.Join(service, version)
 	if _, err := os.Lstat(final); err == nil {
-		// A folder of this version without a matching record: never the one running (that has a record), so set it aside.
+		// A folder of this version without a record (an interrupted removal): never the one running, which has one.
 		removeDir(final)
 	}
 	if err := os.Rename(staging, final); err != nil {

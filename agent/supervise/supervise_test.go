@@ -436,3 +436,19 @@ func TestVersionThatStaysUpButFailsItsCheckIsRolledBack(t *testing.T) {
 		})
 	}
 }
+
+// TestPollingFindsTheNewVersion: with an interval and no Check, the channel is read and followed.
+func TestPollingFindsTheNewVersion(t *testing.T) {
+	f := newFixture(t)
+	cfg := f.config()
+	cfg.Poll, cfg.Health.Window = 100*time.Millisecond, 200*time.Millisecond
+	s := f.start(cfg)
+	f.wait(s, "1.0.0 running", 5*time.Second, running("1.0.0"))
+	f.p.Add("1.1.0", fetch.CurrentPlatform(), childBinary, "onefile", "")
+	f.p.Channel("latest", "1.1.0")
+	f.p.Publish()
+	status := f.wait(s, "the polled upgrade", 10*time.Second, func(st supervise.Status) bool { return st.Upgrade != nil && st.Upgrade.OK })
+	if status.Version != "1.1.0" || fetch.Current(f.dir, name) != "1.1.0" {
+		t.Fatalf("%+v", status)
+	}
+}
