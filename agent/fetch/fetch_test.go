@@ -548,3 +548,18 @@ func TestRealMinisign(t *testing.T) {
 }
 
 var _ = io.EOF
+
+func TestChangedBytesUnderAnInstalledVersionAreRefused(t *testing.T) {
+	root, dir := t.TempDir(), t.TempDir()
+	p := publishTwo(t, root)
+	mustFetch(t, fileStore(t, root), "1.0.0", dir, options(p))
+	before := snapshot(t, dir)
+	p.Add("1.0.0", platform, program("1.0.0-evil", 4096), "onefile", "")
+	p.Publish()
+	_, err := fetch.Fetch(context.Background(), fileStore(t, root), name, "1.0.0", dir, options(p))
+	if !errors.Is(err, fetch.ErrVerify) || !strings.Contains(err.Error(), "never changes") {
+		t.Fatalf("got %v", err)
+	}
+	assertUntouched(t, dir, before)
+	checkInstalled(t, dir, "1.0.0", "1.0.0")
+}
