@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -434,34 +435,70 @@ func TestDownloadResumesAfterTheServerDropsAndComesBack(t *testing.T) {
 	assertUntouched(t, dir2, map[string]string{})
 }
 
-// TestFullDisk installs into a 1 MiB tmpfs: a 2 MiB binary fails with a disk message and leaves nothing.
+// TestFullDisk: a 2 MiB binary into a folder with 1 MiB of room fails with a disk message and leaves nothing.
+// As root (CI) the folder is a 1 MiB tmpfs; otherwise a child process of this test with RLIMIT_FSIZE at 1 MiB
+// (writes past it fail with EFBIG) does the fetch.
 func TestFullDisk(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root (CI runs as root)")
-	}
 	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount a 1 MiB tmpfs: %v %s", err, out)
-	}
-	defer exec.Command("umount", dir).Run()
 	root := t.TempDir()
 	p := storetest.New(t, root, name)
 	p.Add("1.0.0", platform, program("1.0.0", 200<<10), "onefile", "")
 	p.Add("1.1.0", platform, program("1.1.0", 2<<20), "onefile", "")
 	p.Publish()
-	mustFetch(t, fileStore(t, root), "1.0.0", dir, options(p))
-	before := snapshot(t, dir)
-	_, err := fetch.Fetch(context.Background(), fileStore(t, root), name, "1.1.0", dir, options(p))
-	if !errors.Is(err, fetch.ErrInstall) || !errors.Is(err, fetch.ErrInstall) || !strings.Contains(err.Error(), "free space") {
-		t.Fatalf("full disk: %v", err)
+	var message string
+	if os.Geteuid() == 0 {
+		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dir).CombinedOutput(); err != nil {
+			t.Fatalf("mount a 1 MiB tmpfs: %v %s", err, out)
+		}
+		defer exec.Command("umount", dir).Run()
+		mustFetch(t, fileStore(t, root), "1.0.0", dir, options(p))
+		before := snapshot(t, dir)
+		_, err := fetch.Fetch(context.Background(), fileStore(t, root), name, "1.1.0", dir, options(p))
+		if !errors.Is(err, fetch.ErrInstall) {
+			t.Fatalf("full disk: %v", err)
+		}
+		message = err.Error()
+		assertUntouched(t, dir, before)
+		var stat syscall.Statfs_t
+		syscall.Statfs(dir, &stat)
+		if free := stat.Bfree * uint64(stat.Bsize); free < 700<<10 {
+			t.Fatalf("only %d bytes free after the failed fetch: a partial file is left", free)
+		}
+	} else {
+		mustFetch(t, fileStore(t, root), "1.0.0", dir, options(p))
+		before := snapshot(t, dir)
+		child := exec.Command(os.Args[0], "-test.run=^TestFullDiskChild$", "-test.v")
+		child.Env = append(os.Environ(), "STIGMER_FULLDISK="+strings.Join([]string{root, dir, p.Public.String()}, "\n"))
+		out, _ := child.CombinedOutput()
+		message = string(out)
+		if !strings.Contains(message, "full disk refused: ") {
+			t.Fatalf("the size-limited child did not fail as expected:\n%s", out)
+		}
+		assertUntouched(t, dir, before)
 	}
-	assertUntouched(t, dir, before)
+	if !strings.Contains(message, "free space in the install folder") {
+		t.Fatalf("full disk: %s", message)
+	}
 	checkInstalled(t, dir, "1.0.0", "1.0.0")
-	var stat syscall.Statfs_t
-	syscall.Statfs(dir, &stat)
-	if free := stat.Bfree * uint64(stat.Bsize); free < 700<<10 {
-		t.Fatalf("only %d bytes free after the failed fetch: a partial file is left", free)
+}
+
+// TestFullDiskChild is TestFullDisk's size-limited process (not a test of its own).
+func TestFullDiskChild(t *testing.T) {
+	spec := os.Getenv("STIGMER_FULLDISK")
+	if spec == "" {
+		t.Skip("run by TestFullDisk without root")
 	}
+	parts := strings.Split(spec, "\n")
+	key, _ := fetch.ParsePublicKey(parts[2])
+	signal.Ignore(syscall.SIGXFSZ)
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: 1 << 20, Max: 1 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := fetch.Fetch(context.Background(), fileStore(t, parts[0]), name, "1.1.0", parts[1], fetch.Options{Keys: []minisign.PublicKey{key}})
+	if !errors.Is(err, fetch.ErrInstall) {
+		t.Fatalf("got %v", err)
+	}
+	fmt.Println("full disk refused:", err)
 }
 
 // TestTwoAgentsOnOneFolder: the folder's lock refuses a second agent at once, or makes it wait its turn.
