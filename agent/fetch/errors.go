@@ -41,7 +41,9 @@ func unavailableErr(format string, args ...any) error {
 func deniedErr(format string, args ...any) error {
 	return &kindError{ErrDenied, fmt.Sprintf(format, args...)}
 }
-func busyErr(format string, args ...any) error { return &kindError{ErrBusy, fmt.Sprintf(format, args...)} }
+func busyErr(format string, args ...any) error {
+	return &kindError{ErrBusy, fmt.Sprintf(format, args...)}
+}
 func installErr(format string, args ...any) error {
 	return &kindError{ErrInstall, fmt.Sprintf(format, args...)}
 }

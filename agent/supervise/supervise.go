@@ -73,6 +73,7 @@ type Exit struct {
 	Version string    `json:"version"`
 	Code    int       `json:"code"`
 	Signal  string    `json:"signal,omitempty"`
+	Error   string    `json:"error,omitempty"` // it could not be started
 	At      time.Time `json:"at"`
 	Ran     float64   `json:"ranSeconds"`
 }
@@ -304,6 +305,9 @@ func (s *Supervisor) exited() <-chan time.Time {
 }
 
 func describe(exit Exit) string {
+	if exit.Error != "" {
+		return "could not start: " + exit.Error
+	}
 	if exit.Signal != "" {
 		return "signal " + exit.Signal
 	}
@@ -330,7 +334,10 @@ func (s *Supervisor) start(version string) error {
 	cmd.WaitDelay = time.Second
 	c := &child{cmd: cmd, version: version, done: make(chan struct{})}
 	if err := cmd.Start(); err != nil {
-		c.stopped = true
+		// Counted like a crash at once: Run's loop restarts it with backoff, up to the crash-loop limit.
+		c.started = time.Now()
+		c.exit = Exit{Version: version, Code: -1, Error: err.Error(), At: c.started.UTC()}
+		close(c.done)
 		s.child = c
 		s.update(func(st *Status) {
 			st.Version, st.State, st.PID = version, "backoff", 0

@@ -173,7 +173,9 @@ func TestRestartsAfterKillAndPassesOnlyItsEnvironment(t *testing.T) {
 	if err := syscall.Kill(first.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	second := f.wait(s, "a restart", 5*time.Second, func(st supervise.Status) bool { return st.Restarts == 1 && st.State == "running" && st.PID != first.PID })
+	second := f.wait(s, "a restart", 5*time.Second, func(st supervise.Status) bool {
+		return st.Restarts == 1 && st.State == "running" && st.PID != first.PID
+	})
 	if second.LastExit == nil || second.LastExit.Signal != "killed" {
 		t.Fatalf("last exit: %+v", second.LastExit)
 	}
@@ -450,5 +452,26 @@ func TestPollingFindsTheNewVersion(t *testing.T) {
 	status := f.wait(s, "the polled upgrade", 10*time.Second, func(st supervise.Status) bool { return st.Upgrade != nil && st.Upgrade.OK })
 	if status.Version != "1.1.0" || fetch.Current(f.dir, name) != "1.1.0" {
 		t.Fatalf("%+v", status)
+	}
+}
+
+// TestUnstartableVersionIsRetriedUntilTheCrashLoopLimit: a file that cannot be executed counts as a crash.
+func TestUnstartableVersionIsRetriedUntilTheCrashLoopLimit(t *testing.T) {
+	f := newFixture(t)
+	cfg := f.config()
+	cfg.CrashLoopLimit = 2
+	cfg.Store = nil // follow `current` only: the channel would take it back to 1.0.0
+	s := f.start(cfg)
+	f.wait(s, "1.0.0 running", 5*time.Second, running("1.0.0"))
+	f.p.Add("1.1.0", fetch.CurrentPlatform(), []byte("not a program"), "onefile", "")
+	f.p.Publish()
+	if _, err := fetch.Fetch(context.Background(), f.store, name, "1.1.0", f.dir, f.options()); err != nil {
+		t.Fatal(err)
+	}
+	// `current` moved by hand (as `stigmer-agent rollback --to 1.1.0` does), then the agent is told.
+	s.Check()
+	status := f.wait(s, "crash-loop", 10*time.Second, func(st supervise.Status) bool { return st.State == "crash-loop" })
+	if status.Version != "1.1.0" || status.Restarts != 2 || status.LastExit == nil || !strings.Contains(status.LastExit.Error, "exec format error") {
+		t.Fatalf("%+v %+v", status, status.LastExit)
 	}
 }

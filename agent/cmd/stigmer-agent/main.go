@@ -360,7 +360,6 @@ func readStatus(dir, name string) (supervise.Status, error) {
 	return status, err
 }
 
-
 func cmdStatus(args []string, stdout io.Writer) error {
 	set := flag.NewFlagSet("status", flag.ContinueOnError)
 	dir := set.String("dir", "", "install folder")
