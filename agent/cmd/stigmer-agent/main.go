@@ -207,6 +207,7 @@ func cmdFetch(args []string, stdout io.Writer) error {
 	sf.register(set)
 	to := set.String("to", "", "install folder: the service goes into <to>/<name>/<version>/, <to>/<name>/current")
 	keep := set.Int("keep", 0, "keep this many installed versions (0: all)")
+	allowBad := set.Bool("allow-bad", false, "fetch a version even if it was marked bad")
 	target, rest, err := parse(set, args)
 	if err != nil {
 		return err
@@ -221,7 +222,7 @@ func cmdFetch(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	options.Keep = *keep
+	options.Keep, options.AllowBad = *keep, *allowBad
 	name, selector, _ := strings.Cut(target, "@")
 	result, err := fetch.Fetch(context.Background(), store, name, selector, *to, options)
 	if err != nil {
