@@ -1,14 +1,18 @@
 import * as path from 'node:path';
 import * as fs from 'fs-extra';
 import { StigmerError } from '../utils/errors';
+import { goRuntime } from './go';
 import { nodeRuntime } from './node';
 import { pythonRuntime } from './python';
 import type { BinaryRuntime, ProjectRef, RuntimeId, SpecInfo } from './types';
 
 export * from './types';
 
-/** Every runtime stigmer knows, in the order they are tried (the generator picks the first that detects). Go joins here. */
-export const RUNTIMES: readonly BinaryRuntime[] = [pythonRuntime, nodeRuntime];
+/**
+ * Every runtime stigmer knows, in the order they are tried (the generator picks the first that detects: go.mod
+ * is the surest sign, a package.json the least). A new runtime is one folder and one entry here.
+ */
+export const RUNTIMES: readonly BinaryRuntime[] = [goRuntime, pythonRuntime, nodeRuntime];
 
 export function getRuntime(id: RuntimeId): BinaryRuntime {
   const runtime = RUNTIMES.find((r) => r.id === id);

@@ -1,5 +1,6 @@
-import type { GeneratorCallback, Tree } from '@nx/devkit';
+import type { CreateDependenciesContext, GeneratorCallback, RawProjectGraphDependency, Tree } from '@nx/devkit';
 import type { Progress } from '../utils/progress';
+import type { WorkspaceFiles } from '../utils/workspace-files';
 
 export type RuntimeId = 'python' | 'node' | 'go';
 
@@ -103,6 +104,21 @@ export interface RuntimeInputs {
   checkedFiles?: string[];
 }
 
+/** What the graph plugin hands each runtime to find its edges: files only, nothing may be spawned. */
+export interface GraphEdgeContext {
+  /** Nx's own context (projects, the changed files, the lock file's external nodes). */
+  nx: CreateDependenciesContext;
+  files: WorkspaceFiles;
+  /** Project name -> the workspace paths of its files that changed since the last computation. */
+  changedFiles: Record<string, string[]>;
+  /** Every project's root ('' for the workspace root). */
+  projectRoots: string[];
+  /** The project whose root holds a workspace path (the deepest root wins). */
+  owningProject(workspacePath: string): string | undefined;
+  /** Logs a warning once per key for the life of the process. */
+  warnOnce(key: string, message: string): void;
+}
+
 /**
  * One way of turning a service into a binary. Python is the first; Node and Go plug in here.
  * Everything language-specific lives behind this interface, so executors and the plugin stay generic.
@@ -118,6 +134,24 @@ export interface BinaryRuntime {
   readSpec(specFile: string, content: string): SpecInfo | undefined;
   /** True when a project folder looks like a service of this runtime (for the generator). */
   detect(tree: Tree, projectRoot: string): boolean;
+  /** What `detect` looks for, for the generator's error when no runtime recognises a folder ("a Go service has go.mod"). */
+  detectionHint: string;
+  /** Layouts the runtime builds (default ['onefile']). */
+  layouts?: BinaryLayout[];
+  /**
+   * Patterns the init generator adds to nx.json's `production` input: a library's test files, so that a change
+   * to them rebuilds no binary of the services using it.
+   */
+  productionExclusions?: string[];
+  /** Graph edges from the runtime's own dependency files (path dependencies, replace directives, imports). */
+  dependencies?(context: GraphEdgeContext): RawProjectGraphDependency[];
+  /**
+   * Why the smoke run's empty folder cannot prove the binary self-contained (a node_modules above it that the
+   * runtime's module resolution would find), if so.
+   */
+  smokeIsolationProblem?(folder: string): string | undefined;
+  /** Environment variables removed for the smoke run, because they would let the binary reach the workspace. */
+  smokeEnvRemoved?: string[];
   /** Cache inputs; may read workspace files under `workspaceRoot` (no spawns: runs during graph computation). */
   inputs(projectRoot: string, exists: (workspacePath: string) => boolean, pluginOptions: Record<string, unknown>, workspaceRoot?: string): RuntimeInputs;
   build(request: BuildRequest): Promise<BuildOutput>;

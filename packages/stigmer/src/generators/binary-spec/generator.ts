@@ -25,10 +25,10 @@ export async function binarySpecGenerator(tree: Tree, options: BinarySpecOptions
   const { name: projectName, root } = findProject(tree, options.project);
   const runtime = options.runtime ? getRuntime(options.runtime) : RUNTIMES.find((r) => r.detect(tree, root));
   if (!runtime) {
-    throw new StigmerError(`no runtime recognised in ${root || '.'} (a Python service has pyproject.toml, requirements.txt or main.py): pass --runtime.`);
+    throw new StigmerError(`no runtime recognised in ${root || '.'} (${RUNTIMES.map((r) => r.detectionHint).join('; ')}): pass --runtime.`);
   }
-  if (options.layout === 'onedir' && runtime.id !== 'python') {
-    throw new StigmerError(`--layout onedir is for Python services (PyInstaller's one-folder build); a ${runtime.displayName} binary is always one file: drop --layout.`);
+  if (options.layout && !(runtime.layouts ?? ['onefile']).includes(options.layout)) {
+    throw new StigmerError(`--layout ${options.layout} is not a layout of ${runtime.displayName}, which builds ${(runtime.layouts ?? ['onefile']).join(' or ')}: drop --layout.`);
   }
   const binaryName = options.name ?? projectName.replace(/^@[^/]+\//, '').replace(/[^A-Za-z0-9._-]/g, '-');
   const afterWrite = await runtime.generateSpec({

@@ -15,6 +15,7 @@ import { pyInstallerCacheDir, runPyInstaller } from './pyinstaller';
 import { toolchainKeyCommand } from './toolchain-key';
 import { binaryNameFromSpec, layoutOfSpec, looksLikePyInstallerSpec, smokeProposalOf, unknownLayoutOf } from './spec-file';
 import { missingModuleHint, verifyPythonBinary } from './verify';
+import { pythonDependencies } from './graph-edges';
 
 /** PyInstaller's work folder for a service: build/ beside its sources, kept between builds. */
 function workPath(project: ProjectRef): string {
@@ -86,6 +87,14 @@ export const pythonRuntime: BinaryRuntime = {
     const otherLayoutFile = layout === 'onedir' ? executableName(binaryName) : `${binaryName}.tar.gz`;
     return { specFile: path.posix.basename(specFile), binaryName, binaryFiles: [binaryFile], layout, supersededFiles: [otherLayoutFile], ...(smoke ? { smoke } : {}) };
   },
+
+  detectionHint: 'a Python service has pyproject.toml, requirements.txt or main.py',
+  layouts: ['onefile', 'onedir'],
+  // Test files of libraries: not part of what a binary is built from.
+  productionExclusions: ['!{projectRoot}/tests/**/*', '!{projectRoot}/**/test_*.py', '!{projectRoot}/**/*_test.py', '!{projectRoot}/**/conftest.py'],
+  // The smoke run must not find the workspace's packages.
+  smokeEnvRemoved: ['PYTHONPATH', 'PYTHONHOME', 'VIRTUAL_ENV'],
+  dependencies: pythonDependencies,
 
   detect(tree, projectRoot) {
     return ['pyproject.toml', 'requirements.txt', 'setup.py', 'main.py', '__main__.py'].some((f) => tree.exists(joinPath(projectRoot, f)));
