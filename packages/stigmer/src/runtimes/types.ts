@@ -104,6 +104,26 @@ export interface RuntimeInputs {
   checkedFiles?: string[];
 }
 
+/** A project that exists through a runtime's own project file alone (no project.json or package.json). */
+export interface DetectedProject {
+  name: string;
+  root: string;
+}
+
+/** How a runtime makes projects of folders that hold only its own project file (pyproject.toml). Files only. */
+export interface ProjectDetection {
+  /** The file name that makes a folder a project. */
+  projectFile: string;
+  /** The projects those files make; `takenNames` are the names project.json/package.json projects have. */
+  projects(projectFiles: string[], files: WorkspaceFiles, takenNames: () => ReadonlySet<string>): DetectedProject[];
+  /** Every such file of a workspace (hidden, environment and output folders skipped), for the generator. */
+  treeProjectFiles(files: WorkspaceFiles): string[];
+  /** The project `--project <requested>` means; a one-line error with close names when none. */
+  find(requested: string, projects: DetectedProject[], otherNames: string[]): DetectedProject;
+  /** The name a project file declares, if any. */
+  nameOf(content: string): string | undefined;
+}
+
 /** What the graph plugin hands each runtime to find its edges: files only, nothing may be spawned. */
 export interface GraphEdgeContext {
   /** Nx's own context (projects, the changed files, the lock file's external nodes). */
@@ -136,6 +156,8 @@ export interface BinaryRuntime {
   detect(tree: Tree, projectRoot: string): boolean;
   /** What `detect` looks for, for the generator's error when no runtime recognises a folder ("a Go service has go.mod"). */
   detectionHint: string;
+  /** Folders that are projects through the runtime's own project file alone, if the runtime makes any. */
+  projectDetection?: ProjectDetection;
   /** Layouts the runtime builds (default ['onefile']). */
   layouts?: BinaryLayout[];
   /**

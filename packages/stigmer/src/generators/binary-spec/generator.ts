@@ -1,6 +1,5 @@
 import * as path from 'node:path';
 import { formatFiles, GeneratorCallback, getProjects, logger, Tree } from '@nx/devkit';
-import { findPyprojectProject, pyprojectProjects, treePyprojectFiles } from '../../core/project';
 import { BinaryLayout, RUNTIMES, getRuntime, RuntimeId } from '../../runtimes';
 import { StigmerError } from '../../utils/errors';
 import { addMissingIgnoreEntries } from '../../utils/gitignore';
@@ -58,16 +57,23 @@ export async function binarySpecGenerator(tree: Tree, options: BinarySpecOptions
 }
 
 /**
- * The project --project names: a project.json/package.json project (the devkit's view), else a folder with
- * only a pyproject.toml, which the inference plugin makes a project under its declared name.
+ * The project --project names: a project.json/package.json project (the devkit's view), else a folder that a
+ * runtime makes a project through its own project file alone (a pyproject.toml, under its declared name).
  */
 function findProject(tree: Tree, requested: string): { name: string; root: string } {
   const known = getProjects(tree);
   const config = known.get(requested);
   if (config) return { name: requested, root: config.root === '.' ? '' : config.root };
   const files = treeFiles(tree);
-  const found = findPyprojectProject(requested, pyprojectProjects(treePyprojectFiles(files), files, () => new Set(known.keys())), [...known.keys()]);
-  return { name: found.name, root: found.root };
+  let firstError: unknown;
+  for (const detection of RUNTIMES.flatMap((r) => (r.projectDetection ? [r.projectDetection] : []))) {
+    try {
+      return detection.find(requested, detection.projects(detection.treeProjectFiles(files), files, () => new Set(known.keys())), [...known.keys()]);
+    } catch (error) {
+      firstError ??= error;
+    }
+  }
+  throw firstError ?? new StigmerError(`project '${requested}' does not exist: check the name with "nx show projects".`);
 }
 
 /** Workspace paths git tracks under a folder; empty outside a git repository or without git. */

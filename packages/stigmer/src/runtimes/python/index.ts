@@ -16,6 +16,7 @@ import { toolchainKeyCommand } from './toolchain-key';
 import { binaryNameFromSpec, layoutOfSpec, looksLikePyInstallerSpec, smokeProposalOf, unknownLayoutOf } from './spec-file';
 import { missingModuleHint, verifyPythonBinary } from './verify';
 import { pythonDependencies } from './graph-edges';
+import { pyprojectDetection } from './pyproject-projects';
 
 /** PyInstaller's work folder for a service: build/ beside its sources, kept between builds. */
 function workPath(project: ProjectRef): string {
@@ -95,6 +96,7 @@ export const pythonRuntime: BinaryRuntime = {
   // The smoke run must not find the workspace's packages.
   smokeEnvRemoved: ['PYTHONPATH', 'PYTHONHOME', 'VIRTUAL_ENV'],
   dependencies: pythonDependencies,
+  projectDetection: pyprojectDetection,
 
   detect(tree, projectRoot) {
     return ['pyproject.toml', 'requirements.txt', 'setup.py', 'main.py', '__main__.py'].some((f) => tree.exists(joinPath(projectRoot, f)));
