@@ -55,7 +55,7 @@ export function resolveSpec(project: ProjectRef, options: { spec?: string; runti
     })
     .filter((r): r is NonNullable<typeof r> => !!r && (!options.runtime || r.runtime.id === options.runtime));
   if (options.spec && !found.length) {
-    throw new StigmerError(`${options.spec} is not a binary spec stigmer can build (a PyInstaller .spec needs Analysis(...) and EXE(...)): fix it or regenerate it with nx g stigmer:binary-spec --project ${project.name} --force.`);
+    throw new StigmerError(`${options.spec} is not a binary spec stigmer can build (${RUNTIMES.map((r) => r.specFileGlob).join(', ')}, each in its runtime's form): fix it or regenerate it with nx g stigmer:binary-spec --project ${project.name} --force.`);
   }
   if (!found.length) {
     throw new StigmerError(`project ${project.name} has no binary spec in ${project.root || '.'}: run nx g stigmer:binary-spec --project ${project.name}.`);

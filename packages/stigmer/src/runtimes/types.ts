@@ -1,8 +1,10 @@
 import type { CreateDependenciesContext, GeneratorCallback, RawProjectGraphDependency, Tree } from '@nx/devkit';
 import type { Progress } from '../utils/progress';
+import type { IgnoreEntry } from '../utils/gitignore';
 import type { WorkspaceFiles } from '../utils/workspace-files';
 
-export type RuntimeId = 'python' | 'node' | 'go';
+/** A runtime's id: the name of its folder under runtimes/ (python, node, go). */
+export type RuntimeId = string;
 
 /** A project as the runtimes see it. `root` is relative to the workspace, `absRoot` absolute. */
 export interface ProjectRef {
@@ -158,6 +160,8 @@ export interface BinaryRuntime {
   detectionHint: string;
   /** Folders that are projects through the runtime's own project file alone, if the runtime makes any. */
   projectDetection?: ProjectDetection;
+  /** Entries the init generator adds to the workspace's .gitignore: what the runtime's builds leave beside sources. */
+  workspaceIgnoreEntries?: IgnoreEntry[];
   /** Layouts the runtime builds (default ['onefile']). */
   layouts?: BinaryLayout[];
   /**

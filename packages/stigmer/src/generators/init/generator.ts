@@ -21,14 +21,9 @@ export async function initGenerator(tree: Tree, options: InitOptions = {}): Prom
   addProductionInputs(nxJson);
   affectOnlyDependentsOfUpdatedPackages(nxJson);
   updateNxJson(tree, nxJson);
-  // Managed Python environments live in <workspace>/.stigmer. Editable installs of local libraries write
-  // <lib>/*.egg-info and Python writes __pycache__: unignored, they would enter the cache keys and turn the
-  // first build's own side effects into a cache miss on the next.
-  addMissingIgnoreEntries(tree, '', [
-    { entry: '.stigmer/', sample: '.stigmer/venvs' },
-    { entry: '*.egg-info/', sample: 'libs/lib/lib.egg-info/PKG-INFO' },
-    { entry: '__pycache__/', sample: 'libs/lib/__pycache__/x.pyc' },
-  ]);
+  // Work files of the runtimes live in <workspace>/.stigmer; each runtime adds what its builds leave beside the
+  // sources (unignored, those would enter the cache keys and turn a first build's side effects into a miss).
+  addMissingIgnoreEntries(tree, '', [{ entry: '.stigmer/', sample: '.stigmer/work' }, ...RUNTIMES.flatMap((runtime) => runtime.workspaceIgnoreEntries ?? [])]);
   if (!options.skipFormat) await formatFiles(tree);
 }
 

@@ -97,6 +97,11 @@ export const pythonRuntime: BinaryRuntime = {
   smokeEnvRemoved: ['PYTHONPATH', 'PYTHONHOME', 'VIRTUAL_ENV'],
   dependencies: pythonDependencies,
   projectDetection: pyprojectDetection,
+  // Editable installs of local libraries write <lib>/*.egg-info, and Python writes __pycache__.
+  workspaceIgnoreEntries: [
+    { entry: '*.egg-info/', sample: 'libs/lib/lib.egg-info/PKG-INFO' },
+    { entry: '__pycache__/', sample: 'libs/lib/__pycache__/x.pyc' },
+  ],
 
   detect(tree, projectRoot) {
     return ['pyproject.toml', 'requirements.txt', 'setup.py', 'main.py', '__main__.py'].some((f) => tree.exists(joinPath(projectRoot, f)));
