@@ -105,6 +105,7 @@ async function main() {
     ], { left: [3] });
     const engines = benchPythonLayout(ws, { runs, quick, onefileBuilds: samples.clean });
     engines.push(benchNode(ws));
+    require('./go').benchGo(ws, { runs, quick });
     benchGraph(ws);
     if (!quick) require('./node-stack').benchNodeStack({ runs });
     if (!quick) engines.push(...require('./node-size').benchNodeSize({ runs }));

@@ -100,8 +100,9 @@ export async function buildGoBinaries(request: BuildRequest, spec: GoBinarySpec,
   const specFile = request.spec.specFile;
   const platforms = checkPlatforms(spec, specFile);
   if (!(await fs.pathExists(path.join(project.absRoot, 'go.mod')))) throw new StigmerError(`${path.join(project.root, specFile)} has no go.mod beside it: put the spec in the module's root folder (where go.mod is).`);
-  progress.phase('toolchain');
-  const goVersion = await goVersionIn(project.absRoot, specFile);
+  // The version probe runs beside the builds: it costs a go start-up, and the builds fail on a bad toolchain anyway.
+  const goVersion = goVersionIn(project.absRoot, specFile);
+  goVersion.catch(() => undefined);
   if (!spec.cgo) {
     const cgo = await cgoFile([project.absRoot, ...localModuleDirs]);
     if (cgo) {
@@ -121,5 +122,5 @@ export async function buildGoBinaries(request: BuildRequest, spec: GoBinarySpec,
     }
     return { path: output, ...manifestTarget(platform) };
   });
-  return { binaries, goVersion };
+  return { binaries, goVersion: await goVersion };
 }
