@@ -68,10 +68,14 @@ function nxGoRow(ws, editLibrary, original) {
     const installed = ws.run('npm', ['install', '--save-dev', '--no-audit', '--no-fund', '--prefer-offline', '@nx-go/nx-go@4']);
     if (installed.code !== 0) return [name, 'does not install here', '', '', installed.output.trim().split('\n').pop()];
     fs.writeJsonSync(nxJsonPath, { ...nxJson, plugins: [...nxJson.plugins, '@nx-go/nx-go'] }, { spaces: 2 });
-    const first = ws.run(ws.path('node_modules', '.bin', 'nx'), ['run', 'api:build', '--skip-nx-cache']);
+    // Its build runs `go build` on the project root unless told the main package (the service's is in cmd/api).
+    const nxGo = ['run', 'api:build', '--main=./cmd/api'];
+    const first = ws.run(ws.path('node_modules', '.bin', 'nx'), [...nxGo, '--skip-nx-cache']);
     if (first.code !== 0) return [name, 'does not build here', '', '', (first.output.match(/^.*(Error|error).*$/m) ?? [first.output.trim().split('\n').pop()])[0].slice(0, 160)];
     editLibrary();
-    const afterEdit = ws.run(ws.path('node_modules', '.bin', 'nx'), ['run', 'api:build']);
+    ws.run(ws.path('node_modules', '.bin', 'nx'), nxGo);
+    editLibrary();
+    const afterEdit = ws.run(ws.path('node_modules', '.bin', 'nx'), nxGo);
     const follows = !/local cache|existing outputs match the cache/.test(afterEdit.output);
     return [name, `${(first.ms / 1000).toFixed(2)} s (host only)`, '', '', follows ? 'key follows the library edit' : 'cache HIT after the library edit: its key misses the replace\'d library'];
   } finally {

@@ -67,7 +67,9 @@ describe('Go service → five cross-compiled binaries (e2e)', () => {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-empty-'));
     try {
       fs.copySync(ws.path(dist, 'api'), path.join(empty, 'api'));
-      const run = exec(path.join(empty, 'api'), [], empty, Object.fromEntries(Object.keys(process.env).map((k) => [k, undefined])));
+      // Every variable unset, the helper's own (NX_*, FORCE_COLOR) too: spawn drops undefined values.
+      const nothing = Object.fromEntries([...Object.keys(process.env), 'NX_DAEMON', 'NX_NO_CLOUD', 'NX_TUI', 'FORCE_COLOR'].map((k) => [k, undefined]));
+      const run = exec(path.join(empty, 'api'), [], empty, nothing);
       expect(run.stdout).toBe(`${expected}\n`);
       expect(run.code).toBe(0);
     } finally {

@@ -65,15 +65,16 @@ function findProject(tree: Tree, requested: string): { name: string; root: strin
   const config = known.get(requested);
   if (config) return { name: requested, root: config.root === '.' ? '' : config.root };
   const files = treeFiles(tree);
-  let firstError: unknown;
+  let lastError: unknown;
   for (const detection of RUNTIMES.flatMap((r) => (r.projectDetection ? [r.projectDetection] : []))) {
     try {
       return detection.find(requested, detection.projects(detection.treeProjectFiles(files), files, () => new Set(known.keys())), [...known.keys()]);
     } catch (error) {
-      firstError ??= error;
+      lastError = error;
     }
   }
-  throw firstError ?? new StigmerError(`project '${requested}' does not exist: check the name with "nx show projects".`);
+  // The last runtime's message (it lists close names where it can).
+  throw lastError ?? new StigmerError(`project '${requested}' does not exist: check the name with "nx show projects".`);
 }
 
 /** Workspace paths git tracks under a folder; empty outside a git repository or without git. */

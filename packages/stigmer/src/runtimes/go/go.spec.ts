@@ -174,3 +174,20 @@ describe('test-binary checks of a Go binary', () => {
     expect(readExecutableHeader(Buffer.from('#!/bin/sh\n'))).toBeUndefined();
   });
 });
+
+describe('Go modules as projects', () => {
+  it('makes a project of every go.mod folder with no project.json, skipping vendor/testdata/hidden folders and renaming clashes', () => {
+    const tree = createTreeWithEmptyWorkspace();
+    for (const file of ['libs/greet/go.mod', 'tools/greet/go.mod', 'apps/api/go.mod', 'apps/api/vendor/x/go.mod', 'apps/api/testdata/m/go.mod', '.cache/m/go.mod', 'libs/web/go.mod']) tree.write(file, 'module example.com/m\n');
+    tree.write('apps/api/project.json', '{"name":"api"}');
+    const files = treeFiles(tree);
+    const detection = goRuntime.projectDetection!;
+    const goMods = detection.treeProjectFiles(files);
+    expect(goMods.sort()).toEqual(['apps/api/go.mod', 'libs/greet/go.mod', 'libs/web/go.mod', 'tools/greet/go.mod']);
+    expect(detection.projects(goMods, files, () => new Set(['web'])).sort((a, b) => a.root.localeCompare(b.root))).toEqual([
+      { name: 'libs/greet', root: 'libs/greet' },
+      { name: 'libs/web', root: 'libs/web' },
+      { name: 'tools/greet', root: 'tools/greet' },
+    ]);
+  });
+});

@@ -8,6 +8,7 @@ import { generateGoSpec } from './generate';
 import { parseGoMod, parseGoWorkUses } from './go-files';
 import { goBinaryName, knownPlatforms, parseGoSpec } from './go-spec';
 import { goDependencies } from './graph-edges';
+import { goModDetection } from './go-projects';
 import { headerCheck, moduleListCheck } from './verify';
 
 const SPEC_SUFFIX = '.go-binary.json';
@@ -86,6 +87,7 @@ export const goRuntime: BinaryRuntime = {
   },
 
   dependencies: goDependencies,
+  projectDetection: goModDetection,
 
   async build(request: BuildRequest): Promise<BuildOutput> {
     const { project, options } = request;
