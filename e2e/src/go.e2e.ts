@@ -50,6 +50,9 @@ describe('Go service → five cross-compiled binaries (e2e)', () => {
     const edited = ws.read(spec);
     expect(ws.mustNx(['g', 'stigmer:binary-spec', '--project', 'api']).output).toMatch(/api\.go-binary\.json exists: kept it/);
     expect(ws.read(spec)).toBe(edited);
+    // The library has only a go.mod: the Go runtime makes it a project, and the replace directive an edge to it.
+    expect(fs.existsSync(ws.path('libs/greet/project.json'))).toBe(false);
+    expect(JSON.parse(ws.mustNx(['show', 'project', 'greet', '--json']).stdout).root).toBe('libs/greet');
     const project = JSON.parse(ws.mustNx(['show', 'project', 'api', '--json']).stdout);
     expect(project.targets['build-binary'].outputs).toHaveLength(15);
     expect(project.targets['build-binary'].inputs).toContain('!{projectRoot}/**/*_test.go');

@@ -21,8 +21,11 @@ function goWorkAbove(projectRoot: string, exists: (workspacePath: string) => boo
   }
 }
 
-/** Folders (absolute) of the local modules a service builds from: its replace targets and go.work's modules. */
-function localModuleDirs(project: ProjectRef): string[] {
+/**
+ * Folders (absolute) of the local modules a service may build from: its replace targets, and with `withWorkspace`
+ * every module of the go.work above it (whose sums count; which of them it imports only go knows).
+ */
+function localModuleDirs(project: ProjectRef, withWorkspace = true): string[] {
   const read = (file: string) => fs.readFileSync(file, 'utf8');
   const dirs = new Set<string>();
   try {
@@ -30,7 +33,7 @@ function localModuleDirs(project: ProjectRef): string[] {
   } catch {
     // no go.mod: the build says so
   }
-  const work = goWorkAbove(project.root, (p) => fs.existsSync(path.join(project.workspaceRoot, p)));
+  const work = withWorkspace ? goWorkAbove(project.root, (p) => fs.existsSync(path.join(project.workspaceRoot, p))) : undefined;
   if (work) {
     const workDir = path.dirname(path.join(project.workspaceRoot, work));
     for (const use of parseGoWorkUses(read(path.join(project.workspaceRoot, work)))) dirs.add(path.resolve(workDir, use));
@@ -93,7 +96,8 @@ export const goRuntime: BinaryRuntime = {
     const { project, options } = request;
     const spec = parseGoSpec(await fs.readFile(path.join(project.absRoot, request.spec.specFile), 'utf8'), request.spec.specFile);
     const version = checkVersion((options.version as string | undefined) ?? spec.version ?? '0.0.0');
-    const built = await buildGoBinaries(request, spec, version, localModuleDirs(project));
+    // The cgo scan covers the service and its replace targets: a go.work module it does not import must not fail it.
+    const built = await buildGoBinaries(request, spec, version, localModuleDirs(project, false));
     return { binaries: built.binaries, version, runtimeVersions: { go: built.goVersion.replace(/^go/, '') } };
   },
 
