@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { RUNTIMES } from './index';
 
@@ -64,5 +65,19 @@ describe('runtime layout', () => {
     expect(LANGUAGE_WORDS.test(code('// PYTHONPATH is a comment here'))).toBe(false);
     expect(RUNTIME_IMPORT.test("import { x } from '../runtimes/python/toml';")).toBe(true);
     expect(RUNTIME_IMPORT.test("import { x } from '../runtimes';")).toBe(false);
+  });
+
+  it('a node_modules above the smoke folder concerns only the runtime whose binaries could load from it', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-isolation-'));
+    try {
+      fs.mkdirSync(path.join(root, 'node_modules'));
+      fs.mkdirSync(path.join(root, 'smoke'));
+      const problems = Object.fromEntries(RUNTIMES.map((r) => [r.id, r.smokeIsolationProblem?.(path.join(root, 'smoke'))]));
+      expect(problems.node).toMatch(/node_modules is within reach of the smoke run's folder/);
+      expect(problems.python).toBeUndefined();
+      expect(problems.go).toBeUndefined();
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });
