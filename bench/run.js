@@ -105,6 +105,7 @@ async function main() {
     ], { left: [3] });
     const engines = benchPythonLayout(ws, { runs, quick, onefileBuilds: samples.clean });
     engines.push(benchNode(ws));
+    require('./go').benchGo(ws, { runs, quick });
     benchGraph(ws);
     await require('./agent').benchAgent({ quick });
     if (!quick) require('./node-stack').benchNodeStack({ runs });

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { logger } from '@nx/devkit';
 import * as fs from 'fs-extra';
 import { binaryFileName, resolveSpec, RuntimeId } from '../runtimes';
-import type { CheckResult, ProjectRef, SpecInfo } from '../runtimes/types';
+import type { BinaryRuntime, CheckResult, ProjectRef, SpecInfo } from '../runtimes/types';
 import { sha256File, sideFiles } from '../utils/artifacts';
 import { StigmerError } from '../utils/errors';
 import { unpackArchive } from '../utils/folder-archive';
@@ -56,7 +56,7 @@ export async function testBinary(project: ProjectRef, options: TestBinaryOptions
     if (placed.executable) {
       const executable = placed.executable;
       checks.push(...(await runtime.verify({ project, spec, binaryPath: executable, options })));
-      if (options.smoke !== false) checks.push(await smokeRun(executable, runnable, placed.shown, (output) => runtime.diagnose?.(output, spec), options));
+      if (options.smoke !== false) checks.push(await smokeRun(executable, runnable, placed.shown, runtime, (output) => runtime.diagnose?.(output, spec), options));
     }
   } finally {
     await fs.remove(runnable);
@@ -118,18 +118,17 @@ async function checksumCheck(binaryPath: string, relative: string, projectName: 
  * NODE_PATH/PYTHONPATH, so that nothing of the workspace (node_modules, site-packages, sources) is within
  * reach: a binary that still needs one of them fails here, not on a user's machine.
  */
-async function smokeRun(executable: string, folder: string, relative: string, diagnose: (output: string) => string | undefined, options: TestBinaryOptions): Promise<CheckResult> {
+async function smokeRun(executable: string, folder: string, relative: string, runtime: BinaryRuntime, diagnose: (output: string) => string | undefined, options: TestBinaryOptions): Promise<CheckResult> {
   const args = options.args ?? [];
   const timeout = options.timeout ?? 60;
   const expectedExitCode = options.expectedExitCode ?? 0;
   const command = [relative, ...args].join(' ');
-  const reachable = nodeModulesAbove(folder);
-  if (reachable) {
-    return { name: 'smoke run', ok: false, detail: `${reachable} is within reach of the smoke run's folder ${folder}, so it cannot prove the binary needs no node_modules: remove it or set TMPDIR to a folder with none above it.` };
-  }
-  const { PYTHONPATH, PYTHONHOME, VIRTUAL_ENV, NODE_PATH, NODE_OPTIONS, ...env } = process.env;
-  void PYTHONPATH, PYTHONHOME, VIRTUAL_ENV, NODE_PATH, NODE_OPTIONS;
-  const result = await run(executable, args, { cwd: folder, env: { ...env, HOME: folder, USERPROFILE: folder, NODE_PATH: '', ...(options.env ?? {}) }, timeoutMs: timeout * 1000 });
+  // Only the binary's own runtime knows what in reach of the folder would let it pass by accident.
+  const isolation = runtime.smokeIsolationProblem?.(folder);
+  if (isolation) return { name: 'smoke run', ok: false, detail: isolation };
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of runtime.smokeEnvRemoved ?? []) delete env[name];
+  const result = await run(executable, args, { cwd: folder, env: { ...env, HOME: folder, USERPROFILE: folder, ...(options.env ?? {}) }, timeoutMs: timeout * 1000 });
   const output = `${result.stdout}\n${result.stderr}`;
   const moduleHint = diagnose(output);
   if (result.timedOut) {
@@ -144,15 +143,6 @@ async function smokeRun(executable: string, folder: string, relative: string, di
   }
   const proved = options.args?.length || options.expectedOutput ? '' : ' (no smoke "args" or "expectedOutput" configured: this proves only that it starts and exits; set them to a command that does real work)';
   return { name: 'smoke run', ok: true, detail: `"${command}" exited ${expectedExitCode}${options.expectedOutput ? ` and matched /${options.expectedOutput}/` : ''} from a copy in an empty folder${proved}` };
-}
-
-/** The first node_modules folder in a folder's ancestors (Node's module resolution would find it), if any. */
-export function nodeModulesAbove(folder: string): string | undefined {
-  for (let dir = path.dirname(folder); ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'node_modules');
-    if (fs.existsSync(candidate)) return candidate;
-    if (path.dirname(dir) === dir) return undefined;
-  }
 }
 
 /** git must ignore the outputs, or the next commit ships a 60 MB binary. Skipped outside a git repository. */

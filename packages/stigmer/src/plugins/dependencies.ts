@@ -1,61 +1,37 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CreateDependencies, DependencyType, logger, RawProjectGraphDependency } from '@nx/devkit';
-import { declaresPythonDependencies, findUvWorkspace, localDependencyPaths, uvWorkspaceDependencies } from '../runtimes/python/local-dependencies';
+import { CreateDependencies, logger, RawProjectGraphDependency } from '@nx/devkit';
+import { RUNTIMES } from '../runtimes';
+import type { GraphEdgeContext } from '../runtimes/types';
 import { diskFiles } from '../utils/workspace-files';
-import { nodeImportDependencies } from '../runtimes/node/import-edges';
 import type { StigmerPluginOptions } from './targets';
 
 const warned = new Set<string>();
 
 /**
- * Graph edges from a service to the workspace projects it depends on through its language's own files
- * (pyproject.toml path dependencies, uv sources, file: references, requirements `-e ../lib`), so that
- * `nx affected` and cache keys follow them. Reads only the changed files Nx hands over; spawns nothing.
- * A path that resolves to no project root gives no edge and one warning.
+ * Graph edges from a service to the workspace projects it depends on through its language's own files, so
+ * that `nx affected` and cache keys follow them. Each runtime reads its own files (runtimes/<lang>/); this
+ * only hands them the changed files and the project roots. Reads files, spawns nothing.
  */
 export const createDependencies: CreateDependencies<StigmerPluginOptions> = (_options, context) => {
   const projectByRoot = new Map(Object.entries(context.projects).map(([name, config]) => [normalizeRoot(config.root), name]));
+  const edgeContext: GraphEdgeContext = {
+    nx: context,
+    files: diskFiles(context.workspaceRoot),
+    changedFiles: Object.fromEntries(Object.entries(context.filesToProcess.projectFileMap).map(([project, files]) => [project, files.map((f) => f.file)])),
+    projectRoots: [...projectByRoot.keys()],
+    owningProject: (workspacePath) => owningProject(workspacePath, projectByRoot),
+    warnOnce,
+  };
+  const seen = new Set<string>();
   const dependencies: RawProjectGraphDependency[] = [];
-  const files = diskFiles(context.workspaceRoot);
-  for (const [source, changed] of Object.entries(context.filesToProcess.projectFileMap)) {
-    for (const { file } of changed) {
-      const fileName = path.posix.basename(file);
-      if (!declaresPythonDependencies(fileName)) continue;
-      let paths: string[];
-      let workspaceNames: string[];
-      try {
-        const content = fs.readFileSync(path.join(context.workspaceRoot, file), 'utf8');
-        paths = localDependencyPaths(fileName, content);
-        workspaceNames = uvWorkspaceDependencies(fileName, content);
-      } catch (error) {
-        warnOnce(`${file}`, `stigmer: ${file} could not be read for local dependencies (${error instanceof Error ? error.message : error})`);
-        continue;
-      }
-      for (const localPath of paths) {
-        const targetRoot = normalizeRoot(path.posix.join(path.posix.dirname(file), localPath));
-        const target = projectByRoot.get(targetRoot);
-        if (!target) {
-          warnOnce(`${file}:${localPath}`, `stigmer: ${file} points at ${localPath} (${targetRoot || '.'}), which is not a project of this workspace: no graph edge for it.`);
-          continue;
-        }
-        if (target !== source) dependencies.push({ source, target, type: DependencyType.static, sourceFile: file });
-      }
-      // The same resolution as the build's (project-metadata.ts): members of the nearest uv workspace, by declared name.
-      const members = workspaceNames.length ? findUvWorkspace(files, path.posix.dirname(file))?.members : undefined;
-      for (const name of workspaceNames) {
-        const memberRoot = members?.get(name);
-        const target = memberRoot === undefined ? undefined : projectByRoot.get(normalizeRoot(memberRoot));
-        if (!target) {
-          warnOnce(`${file}:${name}`, `stigmer: ${file} takes ${name} from the uv workspace, but no project of this workspace is a uv workspace member that declares it: no graph edge for it.`);
-          continue;
-        }
-        if (target !== source) dependencies.push({ source, target, type: DependencyType.static, sourceFile: file });
-      }
+  for (const runtime of RUNTIMES) {
+    for (const edge of runtime.dependencies?.(edgeContext) ?? []) {
+      const key = `${edge.source}\0${edge.target}\0${'sourceFile' in edge ? edge.sourceFile : ''}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      dependencies.push(edge);
     }
   }
-  // Node: what an esbuild bundle follows (tsconfig aliases, package names, relative paths, npm packages).
-  dependencies.push(...nodeImportDependencies(context, (workspacePath) => owningProject(workspacePath, projectByRoot), warnOnce));
   return dependencies;
 };
 

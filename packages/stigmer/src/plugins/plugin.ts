@@ -1,17 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createNodesFromFiles, CreateNodesContextV2, CreateNodesResult, CreateNodesV2 } from '@nx/devkit';
-import { pyprojectProjectName, pyprojectProjects } from '../core/project';
-import { readSpecFile, specFilesGlob } from '../runtimes';
+import { readSpecFile, RUNTIMES, specFilesGlob } from '../runtimes';
 import { diskFiles, WorkspaceFiles } from '../utils/workspace-files';
 import { createBinaryTargets, StigmerPluginOptions } from './targets';
 
-const PYPROJECT = 'pyproject.toml';
+/** The runtimes' own project files (pyproject.toml): a folder with one of them alone is a project. */
+const detections = () => RUNTIMES.flatMap((runtime) => (runtime.projectDetection ? [runtime.projectDetection] : []));
 
 /**
- * Inference: every project folder holding a binary spec (a PyInstaller .spec, ...) gets build-binary,
- * test-binary and clean-binary, and every folder with only a pyproject.toml (`uv init --app`, `poetry new`)
- * is a project, so that graph edges and `nx affected` work without a project.json. Runs on every Nx
+ * Inference: every project folder holding a binary spec gets build-binary, test-binary and clean-binary, and
+ * every folder with only a runtime's own project file is a project, so that graph edges and `nx affected` work without a project.json. Runs on every Nx
  * command before any cache: it only reads files.
  */
 export const createNodes: CreateNodesV2<StigmerPluginOptions> = [
@@ -19,13 +18,13 @@ export const createNodes: CreateNodesV2<StigmerPluginOptions> = [
   (files, options, context) => {
     const byKind = (name: string) => files.filter((f) => path.posix.basename(f) === name);
     const disk = diskFiles(context.workspaceRoot);
-    const projectNames = new Map(
-      pyprojectProjects(byKind(PYPROJECT), disk, () => declaredNames([...byKind('project.json'), ...byKind('package.json')], disk)).map((p) => [p.root, p.name]),
-    );
+    const takenNames = () => declaredNames([...byKind('project.json'), ...byKind('package.json')], disk);
+    const projectNames = new Map(detections().flatMap((d) => d.projects(byKind(d.projectFile), disk, takenNames)).map((p) => [p.root, p.name]));
+    const projectFiles = new Set(detections().map((d) => d.projectFile));
     return createNodesFromFiles(
       (file, opts, ctx) => {
         const name = path.posix.basename(file);
-        if (name === PYPROJECT) return createNodeForPyproject(file, projectNames);
+        if (projectFiles.has(name)) return createNodeForProjectFile(file, projectNames);
         // project.json/package.json are read only for their names (Nx's own plugins make those projects).
         if (name === 'project.json' || name === 'package.json') return {};
         return createNodesForSpec(file, opts ?? {}, ctx, projectNames);
@@ -42,7 +41,7 @@ export const createNodesV2 = createNodes;
 
 /** "**\/{*.spec,*.sea.json}" -> "**\/{*.spec,*.sea.json,pyproject.toml,project.json,package.json}". */
 function withProjectFiles(glob: string): string {
-  const extra = [PYPROJECT, 'project.json', 'package.json'];
+  const extra = [...detections().map((d) => d.projectFile), 'project.json', 'package.json'];
   return glob.endsWith('}') ? `${glob.slice(0, -1)},${extra.join(',')}}` : `{${glob},${extra.map((f) => `**/${f}`).join(',')}}`;
 }
 
@@ -60,8 +59,8 @@ function declaredNames(projectFiles: string[], files: WorkspaceFiles): Set<strin
   return names;
 }
 
-/** A name-only node (no targets) for a folder whose only project file is a pyproject.toml. */
-function createNodeForPyproject(file: string, projectNames: Map<string, string>): CreateNodesResult {
+/** A name-only node (no targets) for a folder whose only project file is a runtime's own (pyproject.toml). */
+function createNodeForProjectFile(file: string, projectNames: Map<string, string>): CreateNodesResult {
   const root = path.posix.dirname(file.replace(/\\/g, '/'));
   const name = projectNames.get(root);
   return name ? { projects: { [root]: { name } } } : {};
@@ -79,9 +78,9 @@ function createNodesForSpec(specPath: string, options: StigmerPluginOptions, con
     return {};
   }
   const namedInputs = context.nxJsonConfiguration.namedInputs ?? {};
-  // A python option on the project's own build target is the interpreter that builds: the key must probe it too.
-  const projectPython = buildTargetPython(path.join(context.workspaceRoot, projectRoot, 'project.json'), options.buildTargetName ?? 'build-binary');
-  const inputOptions = { ...options, ...(projectPython ? { python: projectPython } : {}) } as Record<string, unknown>;
+  // Options of the project's own build target (an interpreter to build with, say) decide the toolchain the
+  // runtime's key must probe: Nx merges them over the inferred target's for the executor, not for the key.
+  const inputOptions = { ...options, ...buildTargetOptions(path.join(context.workspaceRoot, projectRoot, 'project.json'), options.buildTargetName ?? 'build-binary') } as Record<string, unknown>;
   const targets = createBinaryTargets(
     found.runtime,
     found.spec,
@@ -104,26 +103,28 @@ function createNodesForSpec(specPath: string, options: StigmerPluginOptions, con
   };
 }
 
-/**
- * The "python" option of the build target in a project.json, if any. Nx merges it over the inferred target's
- * options for the executor, but the runtime input string stays the one inferred here, so it is read here.
- */
-function buildTargetPython(projectJson: string, buildTargetName: string): string | undefined {
-  let python: unknown;
+/** The string options of the build target in a project.json, if any (none, or not JSON: nothing). */
+function buildTargetOptions(projectJson: string, buildTargetName: string): Record<string, string> {
+  let options: unknown;
   try {
-    python = JSON.parse(fs.readFileSync(projectJson, 'utf8'))?.targets?.[buildTargetName]?.options?.python;
+    options = JSON.parse(fs.readFileSync(projectJson, 'utf8'))?.targets?.[buildTargetName]?.options;
   } catch {
     // no project.json, or not JSON (Nx reports that itself)
   }
-  return typeof python === 'string' && python ? python : undefined;
+  if (!options || typeof options !== 'object') return {};
+  return Object.fromEntries(Object.entries(options).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1] !== ''));
 }
 
 function serviceName(workspaceRoot: string, projectRoot: string): string {
-  let content: string | undefined;
-  try {
-    content = fs.readFileSync(path.join(workspaceRoot, projectRoot, PYPROJECT), 'utf8');
-  } catch {
-    // no pyproject.toml: fall back to the folder name
+  for (const detection of detections()) {
+    let content: string | undefined;
+    try {
+      content = fs.readFileSync(path.join(workspaceRoot, projectRoot, detection.projectFile), 'utf8');
+    } catch {
+      continue;
+    }
+    const name = detection.nameOf(content);
+    if (name) return name;
   }
-  return (content && pyprojectProjectName(content)) || path.posix.basename(projectRoot === '.' ? workspaceRoot : projectRoot);
+  return path.posix.basename(projectRoot === '.' ? workspaceRoot : projectRoot);
 }

@@ -5,8 +5,8 @@ export interface StigmerPluginOptions {
   buildTargetName?: string;
   testTargetName?: string;
   cleanTargetName?: string;
-  /** Python used for the toolchain part of the cache key (default python3). */
-  python?: string;
+  /** Runtime options that decide the toolchain part of a cache key (an interpreter to build with, say). */
+  [runtimeOption: string]: unknown;
 }
 
 export interface TargetContext {

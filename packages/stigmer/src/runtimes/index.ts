@@ -1,14 +1,18 @@
 import * as path from 'node:path';
 import * as fs from 'fs-extra';
 import { StigmerError } from '../utils/errors';
+import { goRuntime } from './go';
 import { nodeRuntime } from './node';
 import { pythonRuntime } from './python';
 import type { BinaryRuntime, ProjectRef, RuntimeId, SpecInfo } from './types';
 
 export * from './types';
 
-/** Every runtime stigmer knows, in the order they are tried (the generator picks the first that detects). Go joins here. */
-export const RUNTIMES: readonly BinaryRuntime[] = [pythonRuntime, nodeRuntime];
+/**
+ * Every runtime stigmer knows, in the order they are tried (the generator picks the first that detects: go.mod
+ * is the surest sign, a package.json the least). A new runtime is one folder and one entry here.
+ */
+export const RUNTIMES: readonly BinaryRuntime[] = [goRuntime, pythonRuntime, nodeRuntime];
 
 export function getRuntime(id: RuntimeId): BinaryRuntime {
   const runtime = RUNTIMES.find((r) => r.id === id);
@@ -51,7 +55,7 @@ export function resolveSpec(project: ProjectRef, options: { spec?: string; runti
     })
     .filter((r): r is NonNullable<typeof r> => !!r && (!options.runtime || r.runtime.id === options.runtime));
   if (options.spec && !found.length) {
-    throw new StigmerError(`${options.spec} is not a binary spec stigmer can build (a PyInstaller .spec needs Analysis(...) and EXE(...)): fix it or regenerate it with nx g stigmer:binary-spec --project ${project.name} --force.`);
+    throw new StigmerError(`${options.spec} is not a binary spec stigmer can build (${RUNTIMES.map((r) => r.specFileGlob).join(', ')}, each in its runtime's form): fix it or regenerate it with nx g stigmer:binary-spec --project ${project.name} --force.`);
   }
   if (!found.length) {
     throw new StigmerError(`project ${project.name} has no binary spec in ${project.root || '.'}: run nx g stigmer:binary-spec --project ${project.name}.`);

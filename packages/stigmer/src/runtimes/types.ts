@@ -1,7 +1,10 @@
-import type { GeneratorCallback, Tree } from '@nx/devkit';
+import type { CreateDependenciesContext, GeneratorCallback, RawProjectGraphDependency, Tree } from '@nx/devkit';
 import type { Progress } from '../utils/progress';
+import type { IgnoreEntry } from '../utils/gitignore';
+import type { WorkspaceFiles } from '../utils/workspace-files';
 
-export type RuntimeId = 'python' | 'node' | 'go';
+/** A runtime's id: the name of its folder under runtimes/ (python, node, go). */
+export type RuntimeId = string;
 
 /** A project as the runtimes see it. `root` is relative to the workspace, `absRoot` absolute. */
 export interface ProjectRef {
@@ -103,6 +106,41 @@ export interface RuntimeInputs {
   checkedFiles?: string[];
 }
 
+/** A project that exists through a runtime's own project file alone (no project.json or package.json). */
+export interface DetectedProject {
+  name: string;
+  root: string;
+}
+
+/** How a runtime makes projects of folders that hold only its own project file (pyproject.toml). Files only. */
+export interface ProjectDetection {
+  /** The file name that makes a folder a project. */
+  projectFile: string;
+  /** The projects those files make; `takenNames` are the names project.json/package.json projects have. */
+  projects(projectFiles: string[], files: WorkspaceFiles, takenNames: () => ReadonlySet<string>): DetectedProject[];
+  /** Every such file of a workspace (hidden, environment and output folders skipped), for the generator. */
+  treeProjectFiles(files: WorkspaceFiles): string[];
+  /** The project `--project <requested>` means; a one-line error with close names when none. */
+  find(requested: string, projects: DetectedProject[], otherNames: string[]): DetectedProject;
+  /** The name a project file declares, if any. */
+  nameOf(content: string): string | undefined;
+}
+
+/** What the graph plugin hands each runtime to find its edges: files only, nothing may be spawned. */
+export interface GraphEdgeContext {
+  /** Nx's own context (projects, the changed files, the lock file's external nodes). */
+  nx: CreateDependenciesContext;
+  files: WorkspaceFiles;
+  /** Project name -> the workspace paths of its files that changed since the last computation. */
+  changedFiles: Record<string, string[]>;
+  /** Every project's root ('' for the workspace root). */
+  projectRoots: string[];
+  /** The project whose root holds a workspace path (the deepest root wins). */
+  owningProject(workspacePath: string): string | undefined;
+  /** Logs a warning once per key for the life of the process. */
+  warnOnce(key: string, message: string): void;
+}
+
 /**
  * One way of turning a service into a binary. Python is the first; Node and Go plug in here.
  * Everything language-specific lives behind this interface, so executors and the plugin stay generic.
@@ -118,6 +156,28 @@ export interface BinaryRuntime {
   readSpec(specFile: string, content: string): SpecInfo | undefined;
   /** True when a project folder looks like a service of this runtime (for the generator). */
   detect(tree: Tree, projectRoot: string): boolean;
+  /** What `detect` looks for, for the generator's error when no runtime recognises a folder ("a Go service has go.mod"). */
+  detectionHint: string;
+  /** Folders that are projects through the runtime's own project file alone, if the runtime makes any. */
+  projectDetection?: ProjectDetection;
+  /** Entries the init generator adds to the workspace's .gitignore: what the runtime's builds leave beside sources. */
+  workspaceIgnoreEntries?: IgnoreEntry[];
+  /** Layouts the runtime builds (default ['onefile']). */
+  layouts?: BinaryLayout[];
+  /**
+   * Patterns the init generator adds to nx.json's `production` input: a library's test files, so that a change
+   * to them rebuilds no binary of the services using it.
+   */
+  productionExclusions?: string[];
+  /** Graph edges from the runtime's own dependency files (path dependencies, replace directives, imports). */
+  dependencies?(context: GraphEdgeContext): RawProjectGraphDependency[];
+  /**
+   * Why the smoke run's empty folder cannot prove the binary self-contained (a node_modules above it that the
+   * runtime's module resolution would find), if so.
+   */
+  smokeIsolationProblem?(folder: string): string | undefined;
+  /** Environment variables removed for the smoke run, because they would let the binary reach the workspace. */
+  smokeEnvRemoved?: string[];
   /** Cache inputs; may read workspace files under `workspaceRoot` (no spawns: runs during graph computation). */
   inputs(projectRoot: string, exists: (workspacePath: string) => boolean, pluginOptions: Record<string, unknown>, workspaceRoot?: string): RuntimeInputs;
   build(request: BuildRequest): Promise<BuildOutput>;

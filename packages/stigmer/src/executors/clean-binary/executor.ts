@@ -1,8 +1,9 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { cleanBinary } from '../../core/clean';
 import { projectFromContext, runExecutor } from '../../core/project';
+import type { RuntimeId } from '../../runtimes/types';
 
-export default async function cleanBinaryExecutor(options: { spec?: string; runtime?: 'python' }, context: ExecutorContext) {
+export default async function cleanBinaryExecutor(options: { spec?: string; runtime?: RuntimeId }, context: ExecutorContext) {
   return runExecutor('clean-binary', async () => {
     await cleanBinary(projectFromContext(context), options);
   });

@@ -154,7 +154,7 @@ describe('binarySpecGenerator', () => {
     tree.write('apps/gateway/package.json', '{"name":"gateway","main":"src/main.ts"}');
     tree.write('apps/gateway/src/main.ts', 'console.log(1)\n');
     await expect(binarySpecGenerator(tree, { project: 'gateway', runtime: 'node', skipFormat: true, layout: 'onedir' })).rejects.toThrow(
-      /--layout onedir is for Python services .*: drop --layout\./,
+      /--layout onedir is not a layout of Node .*, which builds onefile: drop --layout\./,
     );
   });
 

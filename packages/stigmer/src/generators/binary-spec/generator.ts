@@ -1,6 +1,5 @@
 import * as path from 'node:path';
 import { formatFiles, GeneratorCallback, getProjects, logger, Tree } from '@nx/devkit';
-import { findPyprojectProject, pyprojectProjects, treePyprojectFiles } from '../../core/project';
 import { BinaryLayout, RUNTIMES, getRuntime, RuntimeId } from '../../runtimes';
 import { StigmerError } from '../../utils/errors';
 import { addMissingIgnoreEntries } from '../../utils/gitignore';
@@ -25,10 +24,10 @@ export async function binarySpecGenerator(tree: Tree, options: BinarySpecOptions
   const { name: projectName, root } = findProject(tree, options.project);
   const runtime = options.runtime ? getRuntime(options.runtime) : RUNTIMES.find((r) => r.detect(tree, root));
   if (!runtime) {
-    throw new StigmerError(`no runtime recognised in ${root || '.'} (a Python service has pyproject.toml, requirements.txt or main.py): pass --runtime.`);
+    throw new StigmerError(`no runtime recognised in ${root || '.'} (${RUNTIMES.map((r) => r.detectionHint).join('; ')}): pass --runtime.`);
   }
-  if (options.layout === 'onedir' && runtime.id !== 'python') {
-    throw new StigmerError(`--layout onedir is for Python services (PyInstaller's one-folder build); a ${runtime.displayName} binary is always one file: drop --layout.`);
+  if (options.layout && !(runtime.layouts ?? ['onefile']).includes(options.layout)) {
+    throw new StigmerError(`--layout ${options.layout} is not a layout of ${runtime.displayName}, which builds ${(runtime.layouts ?? ['onefile']).join(' or ')}: drop --layout.`);
   }
   const binaryName = options.name ?? projectName.replace(/^@[^/]+\//, '').replace(/[^A-Za-z0-9._-]/g, '-');
   const afterWrite = await runtime.generateSpec({
@@ -58,16 +57,24 @@ export async function binarySpecGenerator(tree: Tree, options: BinarySpecOptions
 }
 
 /**
- * The project --project names: a project.json/package.json project (the devkit's view), else a folder with
- * only a pyproject.toml, which the inference plugin makes a project under its declared name.
+ * The project --project names: a project.json/package.json project (the devkit's view), else a folder that a
+ * runtime makes a project through its own project file alone (a pyproject.toml, under its declared name).
  */
 function findProject(tree: Tree, requested: string): { name: string; root: string } {
   const known = getProjects(tree);
   const config = known.get(requested);
   if (config) return { name: requested, root: config.root === '.' ? '' : config.root };
   const files = treeFiles(tree);
-  const found = findPyprojectProject(requested, pyprojectProjects(treePyprojectFiles(files), files, () => new Set(known.keys())), [...known.keys()]);
-  return { name: found.name, root: found.root };
+  let lastError: unknown;
+  for (const detection of RUNTIMES.flatMap((r) => (r.projectDetection ? [r.projectDetection] : []))) {
+    try {
+      return detection.find(requested, detection.projects(detection.treeProjectFiles(files), files, () => new Set(known.keys())), [...known.keys()]);
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  // The last runtime's message (it lists close names where it can).
+  throw lastError ?? new StigmerError(`project '${requested}' does not exist: check the name with "nx show projects".`);
 }
 
 /** Workspace paths git tracks under a folder; empty outside a git repository or without git. */

@@ -1,6 +1,9 @@
 import { readNxJson, Tree, updateNxJson } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import { initGenerator, PLUGIN_NAME, PYTHON_TEST_INPUTS } from './generator';
+import { initGenerator, PLUGIN_NAME } from './generator';
+import { RUNTIMES } from '../../runtimes';
+
+const TEST_INPUTS = RUNTIMES.flatMap((runtime) => runtime.productionExclusions ?? []);
 
 function stigmerPlugins(tree: Tree) {
   return (readNxJson(tree)?.plugins ?? []).filter((p) => (typeof p === 'string' ? p : p.plugin) === PLUGIN_NAME);
@@ -58,19 +61,20 @@ describe('initGenerator', () => {
     expect(tree.read('.gitignore', 'utf-8')).toBe(gitignore);
   });
 
-  it('defines production without the Python test files, and extends an existing one without losing it', async () => {
+  it('defines production without the runtimes\' test files (Python tests, Go *_test.go), and extends an existing one without losing it', async () => {
     const fresh = createTreeWithEmptyWorkspace();
     const nxJson = readNxJson(fresh) ?? {};
     delete nxJson.namedInputs;
     updateNxJson(fresh, nxJson);
     await initGenerator(fresh, { skipFormat: true });
-    expect(readNxJson(fresh)?.namedInputs?.production).toEqual(['default', ...PYTHON_TEST_INPUTS]);
+    expect(readNxJson(fresh)?.namedInputs?.production).toEqual(['default', ...TEST_INPUTS]);
+    expect(TEST_INPUTS).toEqual(expect.arrayContaining(['!{projectRoot}/**/test_*.py', '!{projectRoot}/**/*_test.go']));
 
     const existing = createTreeWithEmptyWorkspace();
     updateNxJson(existing, { ...readNxJson(existing), namedInputs: { default: ['{projectRoot}/**/*'], production: ['default', '!{projectRoot}/**/*.spec.ts'] } });
     await initGenerator(existing, { skipFormat: true });
     await initGenerator(existing, { skipFormat: true });
-    expect(readNxJson(existing)?.namedInputs?.production).toEqual(['default', '!{projectRoot}/**/*.spec.ts', ...PYTHON_TEST_INPUTS]);
+    expect(readNxJson(existing)?.namedInputs?.production).toEqual(['default', '!{projectRoot}/**/*.spec.ts', ...TEST_INPUTS]);
   });
 
   it('sets @nx/js projectsAffectedByDependencyUpdates to "auto" unless nx.json already chose', async () => {

@@ -1,4 +1,5 @@
 import { formatFiles, NxJsonConfiguration, readNxJson, Tree, updateNxJson } from '@nx/devkit';
+import { RUNTIMES } from '../../runtimes';
 import { addMissingIgnoreEntries } from '../../utils/gitignore';
 
 export const PLUGIN_NAME = 'stigmer';
@@ -20,35 +21,22 @@ export async function initGenerator(tree: Tree, options: InitOptions = {}): Prom
   addProductionInputs(nxJson);
   affectOnlyDependentsOfUpdatedPackages(nxJson);
   updateNxJson(tree, nxJson);
-  // Managed Python environments live in <workspace>/.stigmer. Editable installs of local libraries write
-  // <lib>/*.egg-info and Python writes __pycache__: unignored, they would enter the cache keys and turn the
-  // first build's own side effects into a cache miss on the next.
-  addMissingIgnoreEntries(tree, '', [
-    { entry: '.stigmer/', sample: '.stigmer/venvs' },
-    { entry: '*.egg-info/', sample: 'libs/lib/lib.egg-info/PKG-INFO' },
-    { entry: '__pycache__/', sample: 'libs/lib/__pycache__/x.pyc' },
-  ]);
+  // Work files of the runtimes live in <workspace>/.stigmer; each runtime adds what its builds leave beside the
+  // sources (unignored, those would enter the cache keys and turn a first build's side effects into a miss).
+  addMissingIgnoreEntries(tree, '', [{ entry: '.stigmer/', sample: '.stigmer/work' }, ...RUNTIMES.flatMap((runtime) => runtime.workspaceIgnoreEntries ?? [])]);
   if (!options.skipFormat) await formatFiles(tree);
 }
-
-/** Python test files: not part of what a binary is built from. */
-export const PYTHON_TEST_INPUTS = [
-  '!{projectRoot}/tests/**/*',
-  '!{projectRoot}/**/test_*.py',
-  '!{projectRoot}/**/*_test.py',
-  '!{projectRoot}/**/conftest.py',
-];
 
 /**
  * A binary depends on the *production* files of the libraries it uses: the plugin keys dependencies on
  * `^production`. Like the @nx plugins' init generators, this defines `production` when the workspace has
- * none and adds the Python test patterns to it, so a library's tests never rebuild its services' binaries.
+ * none and adds each runtime's test-file patterns to it, so a library's tests never rebuild its services' binaries.
  */
 function addProductionInputs(nxJson: NxJsonConfiguration): void {
   const namedInputs = (nxJson.namedInputs ??= {});
   namedInputs.default ??= ['{projectRoot}/**/*'];
   const production = (namedInputs.production ??= ['default']);
-  for (const pattern of PYTHON_TEST_INPUTS) if (!production.includes(pattern)) production.push(pattern);
+  for (const pattern of RUNTIMES.flatMap((runtime) => runtime.productionExclusions ?? [])) if (!production.includes(pattern)) production.push(pattern);
 }
 
 /**

@@ -12,6 +12,7 @@ import { BUN_VERSION, bunExecutableFor, compileWithBun } from './bun';
 import { nodeRuntimeFor } from './node-runtime';
 import { diagnoseNodeRun } from './diagnose';
 import { resolutionFiles } from './workspace-imports';
+import { nodeImportDependencies } from './import-edges';
 
 function esbuildVersion(): string {
   return (require('esbuild/package.json') as { version: string }).version;
@@ -39,6 +40,14 @@ export const nodeRuntime: BinaryRuntime = {
     }
     const platforms = resolvePlatforms(spec.platforms);
     return { specFile: path.posix.basename(specFile), binaryName: spec.name, binaryFiles: platforms.map((p) => seaBinaryName(spec, p)) };
+  },
+
+  detectionHint: 'a Node service has package.json or src/main.ts',
+  dependencies: (context) => nodeImportDependencies(context.nx, context.owningProject, context.warnOnce),
+  smokeEnvRemoved: ['NODE_PATH', 'NODE_OPTIONS'],
+  smokeIsolationProblem(folder) {
+    const reachable = nodeModulesAbove(folder);
+    return reachable && `${reachable} is within reach of the smoke run's folder ${folder}, so it cannot prove the binary needs no node_modules: remove it or set TMPDIR to a folder with none above it.`;
   },
 
   detect(tree, projectRoot) {
@@ -197,3 +206,11 @@ function manifestTarget(platform: NodePlatform): { os: string; arch: string } {
   return { os: os === 'win' ? 'win32' : os, arch };
 }
 
+/** The first node_modules folder in a folder's ancestors (Node's module resolution would find it), if any. */
+export function nodeModulesAbove(folder: string): string | undefined {
+  for (let dir = path.dirname(folder); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'node_modules');
+    if (fs.existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { aliasTargets, importSpecifiers, resolutionFiles, TsconfigResolver } from './workspace-imports';
 import { transportNames, workerBootstrap } from './worker-files';
 import { diagnoseNodeRun } from './diagnose';
-import { nodeModulesAbove } from '../../core/test';
+import { nodeModulesAbove } from './index';
 
 describe('importSpecifiers', () => {
   it('finds static imports, re-exports, dynamic imports and requires, not comments, strings or builtins', () => {

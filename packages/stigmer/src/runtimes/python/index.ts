@@ -15,6 +15,8 @@ import { pyInstallerCacheDir, runPyInstaller } from './pyinstaller';
 import { toolchainKeyCommand } from './toolchain-key';
 import { binaryNameFromSpec, layoutOfSpec, looksLikePyInstallerSpec, smokeProposalOf, unknownLayoutOf } from './spec-file';
 import { missingModuleHint, verifyPythonBinary } from './verify';
+import { pythonDependencies } from './graph-edges';
+import { pyprojectDetection } from './pyproject-projects';
 
 /** PyInstaller's work folder for a service: build/ beside its sources, kept between builds. */
 function workPath(project: ProjectRef): string {
@@ -86,6 +88,20 @@ export const pythonRuntime: BinaryRuntime = {
     const otherLayoutFile = layout === 'onedir' ? executableName(binaryName) : `${binaryName}.tar.gz`;
     return { specFile: path.posix.basename(specFile), binaryName, binaryFiles: [binaryFile], layout, supersededFiles: [otherLayoutFile], ...(smoke ? { smoke } : {}) };
   },
+
+  detectionHint: 'a Python service has pyproject.toml, requirements.txt or main.py',
+  layouts: ['onefile', 'onedir'],
+  // Test files of libraries: not part of what a binary is built from.
+  productionExclusions: ['!{projectRoot}/tests/**/*', '!{projectRoot}/**/test_*.py', '!{projectRoot}/**/*_test.py', '!{projectRoot}/**/conftest.py'],
+  // The smoke run must not find the workspace's packages.
+  smokeEnvRemoved: ['PYTHONPATH', 'PYTHONHOME', 'VIRTUAL_ENV'],
+  dependencies: pythonDependencies,
+  projectDetection: pyprojectDetection,
+  // Editable installs of local libraries write <lib>/*.egg-info, and Python writes __pycache__.
+  workspaceIgnoreEntries: [
+    { entry: '*.egg-info/', sample: 'libs/lib/lib.egg-info/PKG-INFO' },
+    { entry: '__pycache__/', sample: 'libs/lib/__pycache__/x.pyc' },
+  ],
 
   detect(tree, projectRoot) {
     return ['pyproject.toml', 'requirements.txt', 'setup.py', 'main.py', '__main__.py'].some((f) => tree.exists(joinPath(projectRoot, f)));
