@@ -6,6 +6,7 @@ import { StigmerError } from '../../utils/errors';
 import { addMissingIgnoreEntries } from '../../utils/gitignore';
 import { run } from '../../utils/process';
 import { treeFiles } from '../../utils/workspace-files';
+import { unlistedPackageProject } from '../../runtimes/node/unlisted-package';
 import { initGenerator } from '../init/generator';
 
 export interface BinarySpecOptions {
@@ -66,8 +67,15 @@ function findProject(tree: Tree, requested: string): { name: string; root: strin
   const config = known.get(requested);
   if (config) return { name: requested, root: config.root === '.' ? '' : config.root };
   const files = treeFiles(tree);
-  const found = findPyprojectProject(requested, pyprojectProjects(treePyprojectFiles(files), files, () => new Set(known.keys())), [...known.keys()]);
-  return { name: found.name, root: found.root };
+  try {
+    const found = findPyprojectProject(requested, pyprojectProjects(treePyprojectFiles(files), files, () => new Set(known.keys())), [...known.keys()]);
+    return { name: found.name, root: found.root };
+  } catch (error) {
+    // A package.json that declares the name but that Nx does not list (no npm workspaces): say why, with the fix.
+    const unlisted = unlistedPackageProject(files, requested);
+    if (unlisted) throw new StigmerError(unlisted.message);
+    throw error;
+  }
 }
 
 /** Workspace paths git tracks under a folder; empty outside a git repository or without git. */

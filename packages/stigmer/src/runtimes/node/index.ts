@@ -12,6 +12,7 @@ import { BUN_VERSION, bunExecutableFor, compileWithBun } from './bun';
 import { nodeRuntimeFor } from './node-runtime';
 import { diagnoseNodeRun } from './diagnose';
 import { resolutionFiles } from './workspace-imports';
+import { proposeNodeSmokeRun, smokeOfSpec } from './smoke';
 
 function esbuildVersion(): string {
   return (require('esbuild/package.json') as { version: string }).version;
@@ -38,7 +39,8 @@ export const nodeRuntime: BinaryRuntime = {
       return undefined;
     }
     const platforms = resolvePlatforms(spec.platforms);
-    return { specFile: path.posix.basename(specFile), binaryName: spec.name, binaryFiles: platforms.map((p) => seaBinaryName(spec, p)) };
+    const smoke = smokeOfSpec(spec.smoke);
+    return { specFile: path.posix.basename(specFile), binaryName: spec.name, binaryFiles: platforms.map((p) => seaBinaryName(spec, p)), ...(smoke ? { smoke } : {}) };
   },
 
   detect(tree, projectRoot) {
@@ -164,7 +166,8 @@ export const nodeRuntime: BinaryRuntime = {
       );
     }
     const specFile = joinPath(project.root, `${binaryName}.sea.json`);
-    const content = `${JSON.stringify({ name: binaryName, entry: chosen, assets: {}, platforms: ['host'] }, null, 2)}\n`;
+    const smoke = proposeNodeSmokeRun(files, project.root, chosen, typeof packageJson.version === 'string' ? packageJson.version : undefined);
+    const content = `${JSON.stringify({ name: binaryName, entry: chosen, assets: {}, platforms: ['host'], ...(smoke ? { smoke } : {}) }, null, 2)}\n`;
     const existing = files.read(specFile);
     if (existing !== undefined && existing !== content && !force) {
       // A JSON spec has no room for a checksum line: any existing spec is the user's.
