@@ -56,16 +56,26 @@ function onPath(program) {
   return (process.env.PATH || '').split(path.delimiter).some((dir) => dir && fs.existsSync(path.join(dir, program)));
 }
 
-/** redis-server (Debian package redis-server), for the Python agent-stack e2e's real Redis. */
-function ensureRedisServer() {
-  if (onPath('redis-server')) return;
+/** Installs a Debian package with apt-get (as root, or through passwordless sudo) when its program is missing. */
+function ensureDebianPackage(program, debianPackage, why) {
+  if (onPath(program)) return;
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   const apt = root ? ['apt-get'] : ['sudo', '-n', 'apt-get'];
-  console.log('test tools: installing redis-server (apt-get)');
-  for (const args of [['update', '-q'], ['install', '-y', '-q', 'redis-server']]) {
+  console.log(`test tools: installing ${debianPackage} (apt-get), for ${why}`);
+  for (const args of [['update', '-q'], ['install', '-y', '-q', debianPackage]]) {
     const result = spawnSync(apt[0], [...apt.slice(1), ...args], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    if (result.status !== 0) throw new Error(`"${[...apt, ...args].join(' ')}" failed: install redis-server (Debian package redis-server) and run again.`);
+    if (result.status !== 0) throw new Error(`"${[...apt, ...args].join(' ')}" failed: install ${program} (Debian package ${debianPackage}) and run again.`);
   }
+}
+
+/** redis-server (Debian package redis-server), for the Python agent-stack e2e's real Redis. */
+function ensureRedisServer() {
+  ensureDebianPackage('redis-server', 'redis-server', "the Python agent-stack e2e's real Redis");
+}
+
+/** shellcheck (Debian package shellcheck): without it actionlint skips its shell-script pass silently. */
+function ensureShellcheck() {
+  ensureDebianPackage('shellcheck', 'shellcheck', "actionlint's check of the CI workflow's run: scripts");
 }
 
 if (require.main === module) {
@@ -73,10 +83,11 @@ if (require.main === module) {
     ensureTestTools();
     require('./test-tools-go').ensureGoTools();
     ensureRedisServer();
+    ensureShellcheck();
   } catch (error) {
     console.error(`test tools: ${error.message}`);
     process.exit(1);
   }
 }
 
-module.exports = { TOOLS_VENV, PINS, ensureTestTools, ensureRedisServer };
+module.exports = { TOOLS_VENV, PINS, ensureTestTools, ensureRedisServer, ensureShellcheck };
