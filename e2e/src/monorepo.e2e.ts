@@ -25,10 +25,17 @@ describe('monorepo: graph, affected and shared cache (e2e)', () => {
     ws.commit('monorepo');
   });
 
-  afterAll(() => ws?.remove());
+  // Graph and affected assertions run with the Nx daemon on, as developers' machines do (builds run without it).
+  const DAEMON = { NX_DAEMON: 'true' };
+
+  afterAll(() => {
+    ws?.nx(['daemon', '--stop'], DAEMON);
+    ws?.remove();
+  });
 
   it('has graph edges from the Poetry path dependency and the uv sources, and none for the Node project', () => {
-    ws.mustNx(['graph', '--file', 'graph.json']);
+    ws.mustNx(['graph', '--file', 'graph.json'], DAEMON);
+    expect(ws.mustNx(['daemon'], DAEMON).output).toMatch(/Daemon is currently running/i);
     const { dependencies } = fs.readJsonSync(ws.path('graph.json')).graph;
     fs.removeSync(ws.path('graph.json'));
     const targets = (project: string) => dependencies[project].map((d: { target: string }) => d.target).sort();
@@ -72,7 +79,7 @@ describe('monorepo: graph, affected and shared cache (e2e)', () => {
     const original = existed ? ws.read(file) : '';
     ws.write(file, `${original}\n# changed by the e2e test\n`);
     try {
-      const shown = ws.mustNx(['show', 'projects', '--affected', '-t', 'build-binary', `--files=${file}`, '--json']);
+      const shown = ws.mustNx(['show', 'projects', '--affected', '-t', 'build-binary', `--files=${file}`, '--json'], DAEMON);
       expect(JSON.parse(shown.stdout).sort()).toEqual(affected);
       expect(rebuiltServices()).toEqual(rebuilt);
     } finally {

@@ -12,11 +12,14 @@ const NODE_26 = '26.12.1';
  * copy of the runtime (and postject's warnings only with --verbose), `node --build-sea` for a Node 26
  * runtime from npm, and the Bun engine (bun build --compile from npm's @oven/bun-<os>-<arch>) for this
  * machine and for Windows, offline. Every binary runs from a copy in an empty folder with an empty environment.
+ * Node binaries are reproducible: the same bytes on a rebuild, and from a copy of the workspace at another path.
  */
 describe('Node binaries: strip, --build-sea, Bun engine (e2e)', () => {
   let ws: Workspace;
   const greeterSpec = 'apps/greeter/greeter.sea.json';
   const greeter = 'apps/greeter/dist/greeter';
+  let postjectBinary: Buffer;
+  let buildSeaBinary: Buffer;
 
   beforeAll(() => {
     ws = Workspace.create('node-size');
@@ -49,8 +52,11 @@ describe('Node binaries: strip, --build-sea, Bun engine (e2e)', () => {
     expect(sectionNames(ws.path(greeter))).not.toContain('.symtab');
     expect(sectionNames(ws.path(greeter)).some((name) => name.startsWith('.debug'))).toBe(false);
     expect(runCopy(ws.path(greeter), [])).toEqual({ code: 0, stdout: 'greeting: HELLO FROM AN ASSET (uptime budget 2m)\n' });
+    postjectBinary = fs.readFileSync(ws.path(greeter));
     // With --verbose the tools speak: strip, and postject's LIEF warnings.
     const verbose = ws.mustNx(['run', 'greeter:build-binary', '--verbose', '--skip-nx-cache']);
+    // Reproducible: a second build from nothing gives the same bytes (main relative, fixed V8 hash seed).
+    expectSameBytes(fs.readFileSync(ws.path(greeter)), postjectBinary, 'a second postject build');
     expect(verbose.output).toMatch(/runtime stripped with \S*strip/);
     expect(verbose.output).toMatch(/greeter: made with postject/);
     expect(verbose.output).toMatch(/Can't find string offset for section name '\.note\.100'/);
@@ -70,6 +76,34 @@ describe('Node binaries: strip, --build-sea, Bun engine (e2e)', () => {
     expect(sectionNames(ws.path(greeter))).not.toContain('.symtab');
     expect(runCopy(ws.path(greeter), [])).toEqual({ code: 0, stdout: 'greeting: HELLO FROM AN ASSET (uptime budget 2m)\n' });
     ws.mustNx(['run', 'greeter:test-binary', '--expectedOutput=HELLO FROM AN ASSET']);
+    buildSeaBinary = fs.readFileSync(ws.path(greeter));
+    ws.mustNx(['run', 'greeter:build-binary', '--skip-nx-cache']);
+    expectSameBytes(fs.readFileSync(ws.path(greeter)), buildSeaBinary, 'a second --build-sea build');
+  });
+
+  it('both ways build the same bytes from a copy of the workspace at another path', () => {
+    const elsewhere = emptyFolder('node-size-elsewhere');
+    try {
+      // The whole workspace (node_modules, fetched runtimes) under another absolute path; no Nx cache.
+      // (Bun and the outputs are not needed there.)
+      const skipped = ['.nx', path.join('.stigmer', 'bun'), path.join('apps', 'greeter', 'dist'), path.join('apps', 'clock', 'dist'), '.git'].map((p) => ws.path(p));
+      fs.copySync(ws.root, elsewhere, { filter: (source) => !skipped.some((p) => source === p || source.startsWith(`${p}${path.sep}`)) });
+      const nx = path.join(elsewhere, 'node_modules', '.bin', 'nx');
+      const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' };
+      const build = () => {
+        const result = spawnSync(nx, ['run', 'greeter:build-binary', '--skip-nx-cache'], { cwd: elsewhere, encoding: 'utf8', env });
+        if (result.status !== 0) throw new Error(`build in ${elsewhere} failed:\n${result.stdout}\n${result.stderr}`);
+        return fs.readFileSync(path.join(elsewhere, greeter));
+      };
+      expectSameBytes(build(), buildSeaBinary, `--build-sea at ${elsewhere}`);
+      const specPath = path.join(elsewhere, greeterSpec);
+      const { nodeVersion, ...postjectSpec } = fs.readJsonSync(specPath);
+      void nodeVersion;
+      fs.writeJsonSync(specPath, postjectSpec);
+      expectSameBytes(build(), postjectBinary, `postject at ${elsewhere}`);
+    } finally {
+      fs.removeSync(elsewhere);
+    }
   });
 
   it('the Bun engine builds for this machine (runs, passes test-binary) and for Windows (a PE), keyed on the Bun version', () => {
@@ -99,6 +133,26 @@ describe('Node binaries: strip, --build-sea, Bun engine (e2e)', () => {
     expect(build.output).toMatch(/clock\.sea\.json has "assets", which are read with node:sea getAsset, and a Bun executable has no node:sea: remove "engine": "bun"/);
   });
 });
+
+/** Byte-identical, or a failure that says how many bytes differ and where the first one is. */
+function expectSameBytes(actual: Buffer, expected: Buffer, what: string): void {
+  if (actual.equals(expected)) return;
+  // Compared in native chunks: a byte loop over a 100 MB binary crawls in jest's sandbox.
+  const CHUNK = 1 << 16;
+  const common = Math.min(actual.length, expected.length);
+  let first = -1;
+  let differing = Math.abs(actual.length - expected.length);
+  for (let start = 0; start < common; start += CHUNK) {
+    const end = Math.min(start + CHUNK, common);
+    if (actual.subarray(start, end).equals(expected.subarray(start, end))) continue;
+    for (let i = start; i < end; i++) {
+      if (actual[i] === expected[i]) continue;
+      differing++;
+      if (first < 0) first = i;
+    }
+  }
+  throw new Error(`${what} is not byte-identical: ${differing} bytes differ, the first at offset ${first < 0 ? common : first} of ${expected.length}.`);
+}
 
 /** Runs a copy of a binary in an empty temporary folder with only PATH and HOME set. */
 function runCopy(binary: string, args: string[]): { code: number | null; stdout: string } {

@@ -159,6 +159,44 @@ describe('Python: a uv workspace member is a local library (e2e)', () => {
     ws.commit('binary spec, locked');
   });
 
+  it("under the Nx daemon, the member's edge follows a change of the root's members globs and of the member's name", () => {
+    const daemon = { ...neither, NX_DAEMON: 'true' };
+    const graphFile = path.join(scratch, 'daemon-graph.json');
+    const targets = (): string[] => {
+      ws.mustNx(['graph', `--file=${graphFile}`], daemon);
+      return fs.readJsonSync(graphFile).graph.dependencies[SERVICE].map((d: { target: string }) => d.target);
+    };
+    // The daemon learns of a file change from its watcher: a wrong graph must stay wrong for 10 s to fail.
+    const eventually = (expected: boolean) => {
+      const deadline = Date.now() + 10_000;
+      let seen = targets().includes('plugkit');
+      while (seen !== expected && Date.now() < deadline) {
+        exec('sleep', ['0.5'], scratch);
+        seen = targets().includes('plugkit');
+      }
+      expect(seen ? 'edge to plugkit' : 'no edge to plugkit').toBe(expected ? 'edge to plugkit' : 'no edge to plugkit');
+    };
+    const root = ws.read('pyproject.toml');
+    const member = ws.read('libs/plugkit/pyproject.toml');
+    try {
+      eventually(true);
+      expect(ws.mustNx(['daemon'], daemon).output).toMatch(/Daemon is currently running/i);
+      ws.write('pyproject.toml', root.replace('members = ["apps/*", "libs/*"]', 'members = ["apps/*", "libs/textkit"]'));
+      eventually(false);
+      ws.write('pyproject.toml', root);
+      eventually(true);
+      ws.write('libs/plugkit/pyproject.toml', member.replace('name = "Plug.Kit"', 'name = "plug-kit-two"'));
+      eventually(false);
+      ws.write('libs/plugkit/pyproject.toml', member);
+      eventually(true);
+    } finally {
+      ws.write('pyproject.toml', root);
+      ws.write('libs/plugkit/pyproject.toml', member);
+      ws.mustNx(['daemon', '--stop'], daemon);
+    }
+    expect(gitStatus()).toBe('');
+  });
+
   it('builds through uv (uv sync --locked installs the member too) a binary that runs it from an empty folder', () => {
     const build = mustNx(['run', `${SERVICE}:build-binary`], withUv, 'uv.build');
     expect(build.output).toContain('uv sync --locked');

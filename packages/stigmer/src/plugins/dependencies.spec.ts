@@ -126,7 +126,45 @@ describe('createDependencies', () => {
     write('apps/agent-runner/pyproject.toml', '[project]\nname = "agent-runner"\ndependencies = ["Graph_Ton"]\n\n[tool.uv.sources]\nGraph_Ton = { workspace = true }\n');
     write('libs/graphton/pyproject.toml', '[project]\nname = "graph-ton"\n');
     const edges = await createDependencies(undefined, context({ 'agent-runner': ['apps/agent-runner/pyproject.toml'] }));
-    expect(edges).toEqual([{ source: 'agent-runner', target: 'graphton', type: 'static', sourceFile: 'apps/agent-runner/pyproject.toml' }]);
+    expect(edges).toEqual([{ source: 'agent-runner', target: 'graphton', type: 'implicit' }]);
+  });
+
+  it("follows a change of the root's members globs and of a member's name while the service's pyproject.toml is unchanged", async () => {
+    write('pyproject.toml', '[tool.uv.workspace]\nmembers = ["apps/*", "libs/*"]\n');
+    write('apps/agent-runner/pyproject.toml', '[project]\nname = "agent-runner"\ndependencies = ["graphton"]\n\n[tool.uv.sources]\ngraphton = { workspace = true }\n');
+    write('libs/graphton/pyproject.toml', '[project]\nname = "graphton"\n');
+    const hashes: Record<string, string> = { root: 'r1', service: 's1', member: 'm1' };
+    // As Nx hands it over on a later run: every file in the file map, only the one that changed to process.
+    const run = (changed: { project?: string; file: string; hash: string }[]) => {
+      const ctx = context({});
+      (ctx as any).fileMap = {
+        projectFileMap: {
+          'agent-runner': [{ file: 'apps/agent-runner/pyproject.toml', hash: hashes.service }],
+          graphton: [{ file: 'libs/graphton/pyproject.toml', hash: hashes.member }],
+        },
+        nonProjectFiles: [{ file: 'pyproject.toml', hash: hashes.root }],
+      };
+      (ctx as any).filesToProcess = {
+        projectFileMap: Object.fromEntries(changed.filter((c) => c.project).map((c) => [c.project, [{ file: c.file, hash: c.hash }]])),
+        nonProjectFiles: changed.filter((c) => !c.project).map((c) => ({ file: c.file, hash: c.hash })),
+      };
+      return createDependencies(undefined, ctx);
+    };
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      expect(await run([])).toEqual([{ source: 'agent-runner', target: 'graphton', type: 'implicit' }]);
+      write('pyproject.toml', '[tool.uv.workspace]\nmembers = ["apps/*"]\n');
+      hashes.root = 'r2';
+      expect(await run([{ file: 'pyproject.toml', hash: 'r2' }])).toEqual([]);
+      write('pyproject.toml', '[tool.uv.workspace]\nmembers = ["apps/*", "libs/*"]\n');
+      hashes.root = 'r3';
+      expect(await run([{ file: 'pyproject.toml', hash: 'r3' }])).toEqual([{ source: 'agent-runner', target: 'graphton', type: 'implicit' }]);
+      write('libs/graphton/pyproject.toml', '[project]\nname = "graphton-renamed"\n');
+      hashes.member = 'm2';
+      expect(await run([{ project: 'graphton', file: 'libs/graphton/pyproject.toml', hash: 'm2' }])).toEqual([]);
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('gives no edge to a project that declares the name but is no member of the uv workspace', async () => {

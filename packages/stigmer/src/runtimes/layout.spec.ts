@@ -22,6 +22,12 @@ const NOT_YET_MOVED: Record<string, RegExp> = {
   'utils/gitignore.ts': /node_modules|pyproject/,
 };
 
+/** Words that name no language where they stand, each with why. */
+const NOT_A_LANGUAGE: Record<string, RegExp> = {
+  // The $schema of the nx.json that init creates is where Nx itself is installed (as `nx init` writes it).
+  'generators/init/generator.ts': /node_modules/,
+};
+
 function sources(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const file = path.join(dir, entry.name);
@@ -52,7 +58,7 @@ describe('runtime layout', () => {
         .split('\n')
         .forEach((line, i) => {
           if (relative === 'runtimes/index.ts' && /^import \{ \w+Runtime \} from '\.\/\w+';$/.test(line.trim())) return;
-          const allowed = NOT_YET_MOVED[relative];
+          const allowed = NOT_YET_MOVED[relative] ?? NOT_A_LANGUAGE[relative];
           const words = line.match(new RegExp(LANGUAGE_WORDS.source, 'gi')) ?? [];
           if (RUNTIME_IMPORT.test(line) || words.some((word) => !allowed?.test(word))) offences.push(`${relative}:${i + 1}: ${line.trim()}`);
         });

@@ -158,6 +158,11 @@ export interface BinaryRuntime {
   detect(tree: Tree, projectRoot: string): boolean;
   /** What `detect` looks for, for the generator's error when no runtime recognises a folder ("a Go service has go.mod"). */
   detectionHint: string;
+  /**
+   * Why Nx lists no project `requested` although a file of this runtime declares that name (a package.json
+   * outside npm `workspaces`), with the fix; undefined when the runtime knows of no such file. Files only.
+   */
+  unlistedProject?(files: WorkspaceFiles, requested: string): string | undefined;
   /** Folders that are projects through the runtime's own project file alone, if the runtime makes any. */
   projectDetection?: ProjectDetection;
   /** Entries the init generator adds to the workspace's .gitignore: what the runtime's builds leave beside sources. */

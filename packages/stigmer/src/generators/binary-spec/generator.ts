@@ -73,6 +73,11 @@ function findProject(tree: Tree, requested: string): { name: string; root: strin
       lastError = error;
     }
   }
+  // A runtime may know why Nx does not list a folder that declares the name (npm workspaces), with the fix.
+  for (const runtime of RUNTIMES) {
+    const why = runtime.unlistedProject?.(files, requested);
+    if (why) throw new StigmerError(why);
+  }
   // The last runtime's message (it lists close names where it can).
   throw lastError ?? new StigmerError(`project '${requested}' does not exist: check the name with "nx show projects".`);
 }

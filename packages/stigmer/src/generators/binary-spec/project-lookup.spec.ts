@@ -71,6 +71,19 @@ describe('binarySpecGenerator on a pyproject-only project', () => {
     );
   });
 
+  it('says that Nx sees package.json projects only through npm workspaces, with the fix, when a package.json declares the name', async () => {
+    // `npm init` workspace without "workspaces": Nx does not list services/greeter, though its package.json names it.
+    tree.write('services/greeter/package.json', JSON.stringify({ name: '@acme/greeter', version: '1.0.0', main: 'src/main.js' }));
+    tree.write('services/greeter/src/main.js', 'console.log("hi");\n');
+    tree.write('node_modules/greeter/package.json', JSON.stringify({ name: 'greeter' }));
+    const error = await binarySpecGenerator(tree, { project: 'greeter', skipFormat: true }).catch((e: Error) => e);
+    const message = (error as Error).message;
+    expect(message.split('\n')).toHaveLength(1);
+    expect(message).toContain(`services/greeter/package.json declares 'greeter', but Nx sees package.json projects only through the workspaces of the root package.json`);
+    expect(message).toContain(`add "workspaces": ["services/*"] to package.json`);
+    expect(message).not.toContain('no project.json, package.json or pyproject.toml declares it');
+  });
+
   it('says which folders are meant when a name is declared twice', async () => {
     tree.write('other/api/pyproject.toml', '[project]\nname = "api"\n');
     const error = await binarySpecGenerator(tree, { project: 'api', skipFormat: true }).catch((e: Error) => e);

@@ -12,6 +12,15 @@ import { CiWorkflowOptions, ciWorkflowGenerator } from './generator';
 const { goToolPath } = require('../../../../../scripts/test-tools-go.js');
 const ACTIONLINT: string = goToolPath('actionlint');
 
+/** shellcheck on PATH (`node scripts/test-tools.js` installs it): without it actionlint skips run: scripts silently. */
+function shellcheckPath(): string {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, process.platform === 'win32' ? 'shellcheck.exe' : 'shellcheck');
+    if (dir && fs.existsSync(candidate)) return candidate;
+  }
+  throw new Error('shellcheck is not on PATH, so actionlint would skip its check of the run: scripts: run `node scripts/test-tools.js` (it installs the Debian package shellcheck).');
+}
+
 describe('ciWorkflowGenerator', () => {
   let tree: Tree;
   let tmp: string;
@@ -39,7 +48,7 @@ describe('ciWorkflowGenerator', () => {
     const workflows = path.join(tmp, 'repo', '.github', 'workflows');
     fs.mkdirpSync(workflows);
     fs.writeFileSync(path.join(workflows, 'stigmer-binaries.yml'), content);
-    const result = spawnSync(ACTIONLINT, ['-no-color', '.github/workflows/stigmer-binaries.yml'], { cwd: path.join(tmp, 'repo'), encoding: 'utf8' });
+    const result = spawnSync(ACTIONLINT, ['-no-color', `-shellcheck=${shellcheckPath()}`, '.github/workflows/stigmer-binaries.yml'], { cwd: path.join(tmp, 'repo'), encoding: 'utf8' });
     if (result.error) throw result.error;
     return { code: result.status, output: `${result.stdout}${result.stderr}` };
   }
@@ -63,6 +72,15 @@ describe('ciWorkflowGenerator', () => {
     const lint = actionlint(text().replace('${{ matrix.runner }}', '${{ matrix.runnr }}'));
     expect(lint.code).not.toBe(0);
     expect(lint.output).toContain('runnr');
+  });
+
+  it("actionlint runs shellcheck on the run: scripts (a shell mistake fails)", async () => {
+    await ciWorkflowGenerator(tree);
+    const broken = text().replace(/^(\s+)run: (.*)$/m, '$1run: cd $UNQUOTED_DIR && $2');
+    expect(broken).not.toBe(text());
+    const lint = actionlint(broken);
+    expect(lint.code).not.toBe(0);
+    expect(lint.output).toMatch(/shellcheck reported issue .*SC2086/);
   });
 
   it.each(combinations)('puts no ${{ }} expression in any run: line (%s)', async (_label, options) => {

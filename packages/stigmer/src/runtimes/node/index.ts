@@ -13,6 +13,8 @@ import { nodeRuntimeFor } from './node-runtime';
 import { diagnoseNodeRun } from './diagnose';
 import { resolutionFiles } from './workspace-imports';
 import { nodeImportDependencies } from './import-edges';
+import { proposeNodeSmokeRun, smokeOfSpec } from './smoke';
+import { unlistedPackageProject } from './unlisted-package';
 
 function esbuildVersion(): string {
   return (require('esbuild/package.json') as { version: string }).version;
@@ -39,10 +41,12 @@ export const nodeRuntime: BinaryRuntime = {
       return undefined;
     }
     const platforms = resolvePlatforms(spec.platforms);
-    return { specFile: path.posix.basename(specFile), binaryName: spec.name, binaryFiles: platforms.map((p) => seaBinaryName(spec, p)) };
+    const smoke = smokeOfSpec(spec.smoke);
+    return { specFile: path.posix.basename(specFile), binaryName: spec.name, binaryFiles: platforms.map((p) => seaBinaryName(spec, p)), ...(smoke ? { smoke } : {}) };
   },
 
   detectionHint: 'a Node service has package.json or src/main.ts',
+  unlistedProject: (files, requested) => unlistedPackageProject(files, requested)?.message,
   dependencies: (context) => nodeImportDependencies(context.nx, context.owningProject, context.warnOnce),
   smokeEnvRemoved: ['NODE_PATH', 'NODE_OPTIONS'],
   smokeIsolationProblem(folder) {
@@ -173,7 +177,8 @@ export const nodeRuntime: BinaryRuntime = {
       );
     }
     const specFile = joinPath(project.root, `${binaryName}.sea.json`);
-    const content = `${JSON.stringify({ name: binaryName, entry: chosen, assets: {}, platforms: ['host'] }, null, 2)}\n`;
+    const smoke = proposeNodeSmokeRun(files, project.root, chosen, typeof packageJson.version === 'string' ? packageJson.version : undefined);
+    const content = `${JSON.stringify({ name: binaryName, entry: chosen, assets: {}, platforms: ['host'], ...(smoke ? { smoke } : {}) }, null, 2)}\n`;
     const existing = files.read(specFile);
     if (existing !== undefined && existing !== content && !force) {
       // A JSON spec has no room for a checksum line: any existing spec is the user's.

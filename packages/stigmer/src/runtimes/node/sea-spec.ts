@@ -36,6 +36,11 @@ export interface SeaSpec {
    * the symbols native stack traces, perf and gdb use.
    */
   strip?: boolean;
+  /**
+   * The smoke run test-binary makes (arguments, expected output as a regular expression), proposed by the
+   * generator when the service handles --self-check, --version or --help; project.json options override it.
+   */
+  smoke?: { args: string[]; expectedOutput?: string };
 }
 
 export const SEA_ENGINES = ['node', 'bun'] as const;

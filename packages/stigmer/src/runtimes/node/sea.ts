@@ -7,6 +7,9 @@ import { stripRuntimeCopy } from './strip';
 /** The fuse Node looks for to know a blob was injected (docs: "Single executable applications"). */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
+/** A fixed V8 hash seed for the Node run that writes the blob: same bundle, same code cache bytes. */
+export const REPRODUCIBLE_SEED = '--random-seed=42';
+
 export interface SeaRequest {
   bundle: string;
   assets: Record<string, string>;
@@ -51,8 +54,12 @@ export async function makeSingleExecutable(request: SeaRequest): Promise<'build-
   const macOS = request.platform.startsWith('darwin');
   const codesign = macOS ? findOnPath('codesign') : undefined;
   if (codesign) await runChecked(codesign, ['--remove-signature', copy], 'codesign --remove-signature');
+  // Reproducible blobs: Node stores `main` in the blob and in the code cache (and stack traces show it), so it
+  // is given relative to the working folder (the random staging folder), and the code cache holds V8 string
+  // hashes seeded at random per process unless --random-seed fixes the seed (as Node's own build does for its
+  // built-in code cache). The binary still accepts its code cache.
   const seaConfig = {
-    main: request.bundle,
+    main: path.relative(request.workDir, request.bundle).split(path.sep).join('/'),
     disableExperimentalSEAWarning: true,
     useCodeCache: request.codeCache,
     useSnapshot: false,
@@ -61,11 +68,11 @@ export async function makeSingleExecutable(request: SeaRequest): Promise<'build-
   try {
     if (buildSea) {
       await fs.writeJson(config, { ...seaConfig, executable: copy, output: request.output });
-      const made = await runChecked(request.blobNode, ['--build-sea', config], 'building the single executable (node --build-sea)');
+      const made = await runChecked(request.blobNode, [REPRODUCIBLE_SEED, '--build-sea', config], 'building the single executable (node --build-sea)', { cwd: request.workDir });
       logLines(request.log, made.stdout + made.stderr);
     } else {
       await fs.writeJson(config, { ...seaConfig, output: blob });
-      const wrote = await runChecked(request.blobNode, ['--experimental-sea-config', config], 'writing the single-executable blob (node --experimental-sea-config)');
+      const wrote = await runChecked(request.blobNode, [REPRODUCIBLE_SEED, '--experimental-sea-config', config], 'writing the single-executable blob (node --experimental-sea-config)', { cwd: request.workDir });
       logLines(request.log, wrote.stdout + wrote.stderr);
       await injectWithPostject(request.output, await fs.readFile(blob), macOS, request.log);
     }

@@ -20,10 +20,8 @@ export function pythonDependencies(context: GraphEdgeContext): RawProjectGraphDe
         continue;
       }
       let paths: string[];
-      let workspaceNames: string[];
       try {
         paths = localDependencyPaths(fileName, content);
-        workspaceNames = uvWorkspaceDependencies(fileName, content);
       } catch (error) {
         context.warnOnce(file, `stigmer: ${file} could not be read for local dependencies (${error instanceof Error ? error.message : error})`);
         continue;
@@ -37,20 +35,56 @@ export function pythonDependencies(context: GraphEdgeContext): RawProjectGraphDe
         }
         if (target !== source) dependencies.push({ source, target, type: DependencyType.static, sourceFile: file });
       }
-      // The same resolution as the build's (project-metadata.ts): members of the nearest uv workspace, by declared name.
-      const members = workspaceNames.length ? findUvWorkspace(context.files, path.posix.dirname(file))?.members : undefined;
-      for (const name of workspaceNames) {
-        const memberRoot = members?.get(name);
-        const target = memberRoot === undefined ? undefined : projectByRoot.get(normalizeRoot(memberRoot));
-        if (!target) {
-          context.warnOnce(`${file}:${name}`, `stigmer: ${file} takes ${name} from the uv workspace, but no project of this workspace is a uv workspace member that declares it: no graph edge for it.`);
-          continue;
-        }
-        if (target !== source) dependencies.push({ source, target, type: DependencyType.static, sourceFile: file });
-      }
     }
   }
+  dependencies.push(...uvWorkspaceEdges(context, projectByRoot));
   return dependencies;
+}
+
+let uvEdgesMemo: { key: string; edges: RawProjectGraphDependency[] } | undefined;
+
+/**
+ * Edges to uv workspace members (`{ workspace = true }`). Whether one exists depends on other files than the
+ * service's own: the root's `members` globs and each member's declared name. Nx reuses a file's edges while that
+ * file is unchanged (also under the daemon), so these are computed from every pyproject.toml of the file map on
+ * each graph computation, memoised on those files' hashes, and given without a source file (as "implicit"
+ * edges, which Nx never carries over from an unchanged file).
+ */
+function uvWorkspaceEdges(context: GraphEdgeContext, projectByRoot: Map<string, string>): RawProjectGraphDependency[] {
+  const { fileMap, workspaceRoot } = context.nx;
+  const pyprojects: { file: string; hash: string; project?: string }[] = [];
+  for (const [project, fileData] of Object.entries(fileMap.projectFileMap)) {
+    for (const { file, hash } of fileData) if (path.posix.basename(file) === 'pyproject.toml') pyprojects.push({ file, hash, project });
+  }
+  for (const { file, hash } of fileMap.nonProjectFiles) if (path.posix.basename(file) === 'pyproject.toml') pyprojects.push({ file, hash });
+  const key = JSON.stringify([workspaceRoot, pyprojects.map((p) => [p.file, p.hash, p.project ?? null]).sort(), [...projectByRoot].sort()]);
+  if (uvEdgesMemo?.key === key) return uvEdgesMemo.edges;
+  const edges: RawProjectGraphDependency[] = [];
+  for (const { file, project: source } of pyprojects) {
+    if (!source) continue;
+    const content = context.files.read(file);
+    let workspaceNames: string[];
+    try {
+      if (content === undefined) throw new Error('not readable');
+      workspaceNames = uvWorkspaceDependencies('pyproject.toml', content);
+    } catch (error) {
+      context.warnOnce(file, `stigmer: ${file} could not be read for local dependencies (${error instanceof Error ? error.message : error})`);
+      continue;
+    }
+    // The same resolution as the build's (project-metadata.ts): members of the nearest uv workspace, by declared name.
+    const members = workspaceNames.length ? findUvWorkspace(context.files, path.posix.dirname(file))?.members : undefined;
+    for (const name of workspaceNames) {
+      const memberRoot = members?.get(name);
+      const target = memberRoot === undefined ? undefined : projectByRoot.get(normalizeRoot(memberRoot));
+      if (!target) {
+        context.warnOnce(`${file}:${name}`, `stigmer: ${file} takes ${name} from the uv workspace, but no project of this workspace is a uv workspace member that declares it: no graph edge for it.`);
+        continue;
+      }
+      if (target !== source && !edges.some((e) => e.source === source && e.target === target)) edges.push({ source, target, type: DependencyType.implicit });
+    }
+  }
+  uvEdgesMemo = { key, edges };
+  return edges;
 }
 
 function normalizeRoot(root: string): string {
