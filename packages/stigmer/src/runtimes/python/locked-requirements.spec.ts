@@ -99,7 +99,12 @@ describe('poetryLockRequirements', () => {
 
   it("reports the locked PyInstaller and constrains to every registry package's version", () => {
     expect(locked.pyinstaller).toBe('6.20.0');
-    expect(locked.constraints).toEqual(['colorama==0.4.6', 'idna==3.7', 'pyinstaller==6.20.0', 'typing-extensions==4.12.2']);
+    expect(locked.constraints).toEqual([
+      'colorama==0.4.6 ; sys_platform == "win32"',
+      'idna==3.7',
+      'pyinstaller==6.20.0',
+      'typing-extensions==4.12.2 ; (python_version < "3.11") or (python_version < "3.10")',
+    ]);
   });
 
   it('reads the category of old locks and their [metadata.files]', () => {
@@ -317,6 +322,8 @@ describe('poetryLockRequirements: what Poetry 2 locks (issue 19, 3-7)', () => {
       'tl-gitsub @ git+http://127.0.0.1:9/git/sub.git@7031e9#subdirectory=sub',
     ]);
     expect(locked.ambiguous).toEqual([]);
+    // Constraints for PyInstaller's install keep them too: both versions at once would be a conflict.
+    expect(locked.constraints.filter((c) => c.startsWith('six'))).toEqual(['six==1.16.0 ; python_version < "3.11"', 'six==1.17.0 ; python_version >= "3.11"']);
   });
 
   it('calls two versions without markers (a lock before Poetry 2) ambiguous instead of pinning both', () => {

@@ -84,12 +84,20 @@ export function poetryLockRequirements(lockText: string, mainNames: string[] = [
   const registry = packages.filter((p) => !p.source?.type || p.source.type === 'legacy');
   return {
     requirements,
-    constraints: [...new Set(registry.map((p) => `${p.name}==${p.version}`))],
+    // With their markers: a package locked at two versions (by Python version) constrains each where it applies.
+    constraints: [...new Set(registry.map((p) => `${p.name}==${p.version}${anyGroupMarkers(p) ? ` ; ${anyGroupMarkers(p)}` : ''}`))],
     pyinstaller: byName.get('pyinstaller')?.[0]?.version,
     // In the runtime packages, not just anywhere: a dev tool's dependency does not lock a runtime one.
     missing: mainNames.filter((name) => !runtime.some((p) => normalizeDistName(p.name) === normalizeDistName(name))),
     ambiguous: [...ambiguous],
   };
+}
+
+/** The markers under which any group needs the package (Poetry 2 writes one per group when they differ). */
+function anyGroupMarkers(pkg: PoetryLockPackage): string | undefined {
+  if (typeof pkg.markers === 'string') return pkg.markers || undefined;
+  const markers = Object.values(pkg.markers ?? {}).filter(Boolean);
+  return markers.length > 1 ? markers.map((m) => `(${m})`).join(' or ') : markers[0];
 }
 
 /** Packages reachable from the runtime dependencies through the lock's dependency tables. */
