@@ -167,7 +167,7 @@ describe('Python: a uv workspace member is a local library (e2e)', () => {
     ws.commit('binary spec, locked');
   });
 
-  it('builds two members that share uv\'s environment in parallel, several times: each binary holds its own packages', () => {
+  it('builds two members that share uv\'s environment in parallel, twice: each binary holds its own packages', () => {
     mustNx(['g', 'stigmer:binary-spec', '--project', COUNTER], withUv, 'counter.generate');
     ws.commit('counter: binary spec, locked');
     const idna = lockedVersions(ws.read('uv.lock')).idna;
