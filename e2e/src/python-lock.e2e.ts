@@ -1,3 +1,4 @@
+import { ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -260,6 +261,158 @@ describe('Python: the lock is the law in every environment kind (e2e)', () => {
       } finally {
         ws.mustRun('git', ['checkout', '--', projectFile]);
       }
+      expect(gitStatus()).toBe('');
+    });
+  });
+
+  /**
+   * Each case of a lock that an exporter can get wrong, in real Poetry 2 and uv locks made here, installed by the
+   * managed environment (neither tool on PATH): idna from a private index on 127.0.0.1 with basic auth (a wheel
+   * of the same name and version as the default index's, whose MARK says "private"), six locked at two versions
+   * under python_version markers, a git dependency in a subdirectory of its repository (served over git's dumb
+   * HTTP by the same server; the root holds another project), an optional extra (colorama) the build does not
+   * ask for, and for Poetry a local library named by a [tool.poetry.dependencies] path entry under [project].
+   */
+  describe('exactly the lock: private sources, hashes, extras, git subdirectories, two versions (managed environment)', () => {
+    const USER = 'alice';
+    const PASSWORD = 's3cret-pw';
+    let server: ChildProcess | undefined;
+    let indexDir: string;
+    let port: string;
+    const six = () => (exec('python3', ['-c', 'import sys; print("1.17.0" if sys.version_info >= (3, 11) else "1.16.0")'], scratch).stdout.trim());
+    const deps = ['"idna==3.7"', `"six==1.16.0 ; python_version < '3.11'"`, `"six==1.17.0 ; python_version >= '3.11'"`, '"tl-gitsub"'];
+    const head = (name: string, extra: string[]) =>
+      `[project]\nname = "${name}"\nversion = "0.1.0"\nrequires-python = ">=3.9,<4"\ndependencies = [${[...deps, ...extra].join(', ')}]\n\n[project.optional-dependencies]\ncolor = ["colorama==0.4.6"]\n`;
+    const mainPy = (extra: string) =>
+      `import idna\nimport six\nimport tl_gitsub\n${extra ? 'import greetlib\n' : ''}\nprint(getattr(idna, "MARK", "public"), "six", six.__version__, tl_gitsub.MARK${extra ? ', greetlib.hello()' : ''})\n`;
+    const poetryCreds = () => ({ POETRY_HTTP_BASIC_PRIVATE_USERNAME: USER, POETRY_HTTP_BASIC_PRIVATE_PASSWORD: PASSWORD });
+    const uvCreds = () => ({ UV_INDEX_PRIVATE_USERNAME: USER, UV_INDEX_PRIVATE_PASSWORD: PASSWORD });
+
+    beforeAll(async () => {
+      const started = Date.now();
+      indexDir = path.join(scratch, 'private-index');
+      const repo = path.join(scratch, 'gitsub');
+      fs.outputFileSync(path.join(repo, 'pyproject.toml'), '[project]\nname = "wrong-root"\nversion = "0.0.1"\n');
+      fs.outputFileSync(
+        path.join(repo, 'sub', 'pyproject.toml'),
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n[project]\nname = "tl-gitsub"\nversion = "0.3.0"\n',
+      );
+      fs.outputFileSync(path.join(repo, 'sub', 'tl_gitsub', '__init__.py'), 'MARK = "from-the-subdirectory"\n');
+      const git = (args: string[], cwd: string) => expect(exec('git', ['-c', 'user.email=e2e@stigmer.invalid', '-c', 'user.name=e2e', ...args], cwd).code).toBe(0);
+      git(['init', '-q', '-b', 'main'], repo);
+      git(['add', '-A'], repo);
+      git(['commit', '-qm', 'a package in a subdirectory'], repo);
+      fs.ensureDirSync(path.join(indexDir, 'git'));
+      git(['clone', '-q', '--bare', repo, path.join(indexDir, 'git', 'sub.git')], scratch);
+      git(['update-server-info'], path.join(indexDir, 'git', 'sub.git'));
+      server = spawn('python3', [path.join(__dirname, 'helpers', 'private_index.py'), indexDir, USER, PASSWORD, 'idna==3.7'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      port = await new Promise<string>((resolve, reject) => {
+        server?.stdout?.once('data', (data: Buffer) => resolve(data.toString().trim()));
+        server?.once('exit', (code) => reject(new Error(`the private index exited ${code}`)));
+      });
+      expect(port).toMatch(/^\d+$/);
+      const base = `http://127.0.0.1:${port}`;
+      const gitSource = `{ git = "${base}/git/sub.git", branch = "main", subdirectory = "sub" }`;
+
+      ws.write('libs/greetlib/project.json', JSON.stringify({ name: 'greetlib' }, null, 2));
+      ws.write('libs/greetlib/pyproject.toml', '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n[project]\nname = "greetlib"\nversion = "1.0.0"\n');
+      ws.write('libs/greetlib/greetlib/__init__.py', 'def hello():\n    return "greetlib-local"\n');
+      ws.write('services/cases-poetry/project.json', JSON.stringify({ name: 'cases-poetry' }, null, 2));
+      ws.write('services/cases-poetry/main.py', mainPy('greetlib'));
+      ws.write(
+        'services/cases-poetry/pyproject.toml',
+        `${head('cases-poetry', ['"greetlib"'])}\n[tool.poetry]\npackage-mode = false\n\n[tool.poetry.dependencies]\nidna = { source = "private" }\ntl-gitsub = ${gitSource}\ngreetlib = { path = "../../libs/greetlib", develop = true }\n`,
+      );
+      ws.write('services/cases-uv/project.json', JSON.stringify({ name: 'cases-uv' }, null, 2));
+      ws.write('services/cases-uv/main.py', mainPy(''));
+      ws.write(
+        'services/cases-uv/pyproject.toml',
+        `${head('cases-uv', [])}\n[tool.uv]\npackage = false\n\n[[tool.uv.index]]\nname = "private"\nurl = "${base}/simple/"\nexplicit = true\n\n[tool.uv.sources]\nidna = { index = "private" }\ntl-gitsub = ${gitSource}\n`,
+      );
+      inService('cases-poetry', 'poetry', poetrySourceArgs(), withPoetry);
+      inService('cases-poetry', 'poetry', ['source', 'add', '--priority=explicit', 'private', `${base}/simple/`], withPoetry);
+      inService('cases-poetry', 'poetry', ['lock'], { ...withPoetry, ...poetryCreds() });
+      inService('cases-uv', 'uv', ['lock'], { ...withUv, ...uvCreds() });
+      // The generator re-locks with PyInstaller in the dev group: the tool on PATH, with the source's credentials.
+      mustNx(['g', 'stigmer:binary-spec', '--project', 'cases-poetry'], { ...withPoetry, ...poetryCreds() }, 'cases-poetry.generate');
+      mustNx(['g', 'stigmer:binary-spec', '--project', 'cases-uv'], { ...withUv, ...uvCreds() }, 'cases-uv.generate');
+      for (const lock of ['services/cases-poetry/poetry.lock', 'services/cases-uv/uv.lock']) {
+        const text = ws.read(lock);
+        expect(text).toContain(`${base}/simple`);
+        expect(text.match(/^name = "six"$/gm)).toHaveLength(2);
+        expect(text).toMatch(/subdirectory/);
+        expect(text).toMatch(/colorama/);
+      }
+      ws.commit('two services whose locks hold every case');
+      timings.casesSetup = Date.now() - started;
+    });
+
+    afterAll(() => {
+      server?.kill();
+    });
+
+    it.each([
+      ['cases-poetry', 'poetry.lock', poetryCreds, ` greetlib-local`],
+      ['cases-uv', 'uv.lock', uvCreds, ''],
+    ])('%s: idna from the private source only, six by its markers, the git subdirectory, no optional package', (project, lockFile, creds, local) => {
+      fs.writeFileSync(path.join(indexDir, 'access.log'), '');
+      // A fresh uv cache: every file is fetched again, the private one with the credentials.
+      const env = { ...neither, ...creds(), UV_CACHE_DIR: fs.mkdtempSync(path.join(scratch, 'uv-cache-')) };
+      const build = mustNx(['run', `${project}:build-binary`], env, `${project}.build`);
+      expect(build.output).toContain(`installing the 4 packages ${lockFile} pins (uv`);
+      expect(build.output).toContain('hashes checked but for tl-gitsub');
+      expect(build.output).toContain(`no hash in ${lockFile} for tl-gitsub: installed without a hash check`);
+      expect(build.output).toContain('from the source "private" only: idna');
+      expect(fs.readFileSync(path.join(indexDir, 'access.log'), 'utf8')).toMatch(/^200 \/files\/idna-3\.7-py3-none-any\.whl$/m);
+      expect(runEmpty(`services/${project}/dist/${project}`)).toBe(`private six ${six()} from-the-subdirectory${local}`);
+      const venvPython = ws.path('.stigmer', 'venvs', project, 'bin', 'python');
+      const probe = 'import importlib.metadata as m, importlib.util as u; print(m.version("six"), m.version("tl-gitsub"), u.find_spec("colorama"), [d.metadata["Name"] for d in m.distributions() if d.metadata["Name"] == "wrong-root"])';
+      expect(exec(venvPython, ['-c', probe], scratch).stdout.trim()).toBe(`${six()} 0.3.0 None []`);
+      expect(gitStatus()).toBe('');
+    });
+
+    it('cases-poetry: the [tool.poetry.dependencies] path entry is a local library: an edge in the graph, installed editable, collected', () => {
+      const graphFile = path.join(scratch, 'graph.json');
+      ws.mustNx(['graph', `--file=${graphFile}`], neither);
+      expect(fs.readJsonSync(graphFile).graph.dependencies['cases-poetry'].map((d: { target: string }) => d.target)).toContain('greetlib');
+      expect(ws.read('services/cases-poetry/cases-poetry.spec')).toContain('../../libs/greetlib');
+      const where = exec(ws.path('.stigmer', 'venvs', 'cases-poetry', 'bin', 'python'), ['-c', 'import greetlib; print(greetlib.__file__)'], scratch).stdout.trim();
+      expect(where).toBe(ws.path('libs', 'greetlib', 'greetlib', '__init__.py'));
+    });
+
+    it('checks every hash the lock has: a wrong one fails the build, the binary untouched', () => {
+      const project = 'cases-uv';
+      const binary = `services/${project}/dist/${project}`;
+      const before = sha(binary);
+      const lock = `services/${project}/uv.lock`;
+      const text = ws.read(lock);
+      // Every file of six 1.17.0 (uv takes any file whose hash the lock lists: the sdist's would do).
+      const block = /\[\[package\]\]\nname = "six"\nversion = "1\.17\.0"[\s\S]*?(?=\n\[\[package\]\]|$)/.exec(text)?.[0] ?? '';
+      expect(block.match(/sha256:[0-9a-f]{64}/g)?.length).toBeGreaterThan(0);
+      ws.write(lock, text.replace(block, block.replace(/sha256:[0-9a-f]{64}/g, `sha256:${'0'.repeat(64)}`)));
+      try {
+        const failed = nx(['run', `${project}:build-binary`, '--skip-nx-cache'], { ...neither, ...uvCreds() });
+        expect(failed.code).not.toBe(0);
+        expect(failed.output).toMatch(/installing uv\.lock into \S+ failed: .*(sha256|[Hh]ash)/);
+        expect(sha(binary)).toBe(before);
+      } finally {
+        ws.mustRun('git', ['checkout', '--', lock]);
+      }
+      expect(gitStatus()).toBe('');
+    });
+
+    it('a requirements.txt that pins only the direct dependencies is not a lock: the build says so once', () => {
+      const project = 'reqs-direct';
+      ws.write(`services/${project}/project.json`, JSON.stringify({ name: project }, null, 2));
+      ws.write(`services/${project}/requirements.txt`, 'python-dateutil==2.8.2\n');
+      ws.write(`services/${project}/main.py`, 'import dateutil\nimport six\n\nprint("dateutil", dateutil.__version__, "six", six.__version__)\n');
+      mustNx(['g', 'stigmer:binary-spec', '--project', project], neither, `${project}.generate`);
+      ws.commit(`${project}: pins python-dateutil, not its six`);
+      const build = mustNx(['run', `${project}:build-binary`], neither, `${project}.build`);
+      const notices = build.output.split('\n').filter((line) => line.includes('so it is not a lock'));
+      expect(notices).toHaveLength(1);
+      expect(notices[0]).toMatch(/services\/reqs-direct\/requirements\.txt pins only some of the packages reqs-direct installs \(not six\), so it is not a lock: .*"pip freeze > requirements\.txt"/);
+      expect(runEmpty(`services/${project}/dist/${project}`)).toMatch(/^dateutil 2\.8\.2 six \d/);
       expect(gitStatus()).toBe('');
     });
   });

@@ -11,11 +11,19 @@ import { CommandResult, exec, lockedVersions, pythonToolsEnv, toolsBin, Workspac
  * through uv (pinned uv on PATH) and with neither tool on PATH (the managed environment installs the root
  * uv.lock's packages and the members, editable); each binary does its work from an empty folder with an empty
  * environment, test-binary passes, and a change in the member misses the cache and shows in the rebuilt binary.
+ * A second member service (apps/counter, idna where greeter has six) shares uv's .venv at the root: the two are
+ * built by `nx run-many --parallel=2` twice, and each binary still holds its own packages (uv's sync is
+ * exact: without the environment lock, counter's sync uninstalls six while greeter's PyInstaller reads it).
  */
 const SERVICE = 'greeter';
 const BINARY = `apps/${SERVICE}/dist/${SERVICE}`;
 
+const COUNTER = 'counter';
+
 const FILES: Record<string, string> = {
+  [`apps/${COUNTER}/project.json`]: JSON.stringify({ name: COUNTER }, null, 2),
+  [`apps/${COUNTER}/pyproject.toml`]: ['[project]', `name = "${COUNTER}"`, 'version = "0.1.0"', 'requires-python = ">=3.9,<4"', 'dependencies = ["idna>=3"]', '', '[tool.uv]', 'package = false', ''].join('\n'),
+  [`apps/${COUNTER}/main.py`]: 'import idna\n\nprint("idna", idna.__version__, idna.encode("b\u00fccher.example").decode())\n',
   'pyproject.toml': '[tool.uv.workspace]\nmembers = ["apps/*", "libs/*"]\n',
   [`apps/${SERVICE}/project.json`]: JSON.stringify({ name: SERVICE }, null, 2),
   [`apps/${SERVICE}/pyproject.toml`]: [
@@ -193,6 +201,21 @@ describe('Python: a uv workspace member is a local library (e2e)', () => {
       ws.write('pyproject.toml', root);
       ws.write('libs/plugkit/pyproject.toml', member);
       ws.mustNx(['daemon', '--stop'], daemon);
+    }
+    expect(gitStatus()).toBe('');
+  });
+
+  it('builds two members that share uv\'s environment in parallel, twice: each binary holds its own packages', () => {
+    mustNx(['g', 'stigmer:binary-spec', '--project', COUNTER], withUv, 'counter.generate');
+    ws.commit('counter: binary spec, locked');
+    const idna = lockedVersions(ws.read('uv.lock')).idna;
+    for (let round = 1; round <= 2; round++) {
+      const both = mustNx(['run-many', '-t', 'build-binary', '-p', SERVICE, COUNTER, '--parallel=2', '--skip-nx-cache', '--output-style=static'], withUv, `uv.parallel${round}`);
+      expect(both.output).toContain('uv sync --locked');
+      expect(runEmpty(['hi'])).toBe(`HI! six ${six}`);
+      const empty = fs.mkdtempSync(path.join(scratch, 'run-'));
+      const counter = exec('/usr/bin/env', ['-i', 'PATH=/usr/bin:/bin', `HOME=${empty}`, ws.path(`apps/${COUNTER}/dist/${COUNTER}`)], empty);
+      expect([counter.code, counter.stdout.trim(), counter.stderr]).toEqual([0, `idna ${idna} xn--bcher-kva.example`, '']);
     }
     expect(gitStatus()).toBe('');
   });

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import * as fs from 'fs-extra';
@@ -9,7 +10,7 @@ import { STIGMER_VERSION } from '../../utils/version';
 import { diskFiles, joinPath } from '../../utils/workspace-files';
 import type { ProjectRef } from '../types';
 import { satisfiesPythonConstraint } from './pep440';
-import { installLocked, MANAGED_UV_VERSION, pinSourceOf, readPoetryLock, unpinnedNotice } from './managed-install';
+import { installLocked, installPinnedRequirements, MANAGED_UV_VERSION, pinSourceOf, readPoetryLock, unpinnedNotice } from './managed-install';
 import { PythonProjectMetadata, readPythonProject } from './project-metadata';
 import { poetryMajorVersion } from './relock';
 import { pythonOptionCommand } from './toolchain-key';
@@ -107,8 +108,11 @@ export async function resolvePythonEnvironment(project: ProjectRef, options: Env
       python = await toolInterpreter('poetry', project);
       break;
     case 'uv':
-      await syncUv(project, metadata, log);
-      python = await toolInterpreter('uv', project);
+      // Under the lock of uv's environment: a build of another member holds it from its sync to its end.
+      python = await withUvEnvironmentLock(project, metadata, async () => {
+        await syncUv(project, metadata, log);
+        return toolInterpreter('uv', project);
+      });
       break;
     default:
       venvDir = managedVenvDir(project);
@@ -183,6 +187,24 @@ async function syncPoetry(project: ProjectRef, log: (m: string) => void): Promis
   await runChecked('poetry', [...sync, '--no-interaction'], `poetry ${sync.join(' ')}`, { cwd: project.absRoot });
 }
 
+const heldLocks = new AsyncLocalStorage<ReadonlySet<string>>();
+
+/**
+ * Runs `body` holding the lock of the uv environment that pins the service (the .venv beside its uv.lock: the
+ * uv workspace's root for a member). uv's sync is exact: syncing member B uninstalls what only A needs, so a
+ * build takes this lock from its sync to the end of PyInstaller, and a parallel build of another member waits.
+ * Taken again inside `body` (the sync itself), it is not waited for. Services without a uv.lock (or uv) run `body` as is.
+ */
+export async function withUvEnvironmentLock<T>(project: ProjectRef, metadata: PythonProjectMetadata, body: () => Promise<T>): Promise<T> {
+  if (metadata.uvLock === undefined || !findOnPath('uv')) return body();
+  const lockFolder = path.dirname(path.resolve(project.absRoot, metadata.uvLock));
+  const name = createHash('sha256').update(path.relative(project.workspaceRoot, lockFolder)).digest('hex').slice(0, 16);
+  const lockDir = path.join(project.workspaceRoot, '.stigmer', 'locks', `uv-env-${name}`);
+  const held = heldLocks.getStore() ?? new Set<string>();
+  if (held.has(lockDir)) return body();
+  return withFileLock(lockDir, () => heldLocks.run(new Set([...held, lockDir]), body));
+}
+
 /** uv's environment from uv.lock with --locked: uv fails instead of rewriting a stale lock. */
 async function syncUv(project: ProjectRef, metadata: PythonProjectMetadata, log: (m: string) => void): Promise<void> {
   const where = project.root || '.';
@@ -243,6 +265,8 @@ async function ensureManagedVenv(project: ProjectRef, metadata: PythonProjectMet
     await runChecked(base, ['-m', 'venv', venvDir], 'creating the managed virtual environment');
     if (source === 'poetry.lock' || source === 'uv.lock') {
       await installLocked({ project, metadata, source, basePython: base, python, venvDir, pyinstallerPin: PYINSTALLER_VERSION, log });
+    } else if (source === 'requirements') {
+      await installPinnedRequirements(project, metadata, python, installArgs, log);
     } else {
       await runChecked(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', ...installArgs], `pip install into ${path.relative(project.workspaceRoot, venvDir)}`, {
         cwd: project.absRoot,

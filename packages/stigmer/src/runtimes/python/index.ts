@@ -8,9 +8,9 @@ import { diskFiles, joinPath } from '../../utils/workspace-files';
 import { findLocalPackages } from './local-packages';
 import { findUvWorkspace } from './local-dependencies';
 import type { BinaryRuntime, BuildOutput, BuildRequest, ProjectRef, SpecInfo } from '../types';
-import { resolvePythonEnvironment } from './environment';
+import { resolvePythonEnvironment, withUvEnvironmentLock } from './environment';
 import { generatePythonSpec } from './generate';
-import { LOCK_FILES, PythonProjectMetadata } from './project-metadata';
+import { LOCK_FILES, PythonProjectMetadata, readPythonProject } from './project-metadata';
 import { pyInstallerCacheDir, runPyInstaller } from './pyinstaller';
 import { toolchainKeyCommand } from './toolchain-key';
 import { binaryNameFromSpec, layoutOfSpec, looksLikePyInstallerSpec, smokeProposalOf, unknownLayoutOf } from './spec-file';
@@ -141,22 +141,27 @@ export const pythonRuntime: BinaryRuntime = {
     progress.phase('resolve environment');
     const unknownLayout = unknownLayoutOf(await fs.readFile(path.join(project.absRoot, spec.specFile), 'utf8'));
     if (unknownLayout) throw new StigmerError(`${spec.specFile} says LAYOUT = "${unknownLayout}": use "onefile" or "onedir".`);
-    const environment = await resolvePythonEnvironment(project, {
-      python: options.python as string | undefined,
-      environment: options.environment as never,
-      log: (message) => logger.info(`  ${message}`),
-    });
-    await runPyInstaller({
-      python: environment.python,
-      specPath: path.join(project.absRoot, spec.specFile),
-      distPath: request.stagingDir,
-      workPath: workPath(project),
-      clean: request.clean,
-      cwd: project.absRoot,
-      progress,
-      timeoutMs: request.timeoutMs,
-      verbose: options.verbose === true,
-      sourceRoots: sourceRoots(project, environment.metadata),
+    // A uv environment is shared by the members of a uv workspace: held from the sync to PyInstaller's end.
+    const metadata = readPythonProject((file) => diskFiles(project.absRoot).read(file), { files: diskFiles(project.workspaceRoot), projectRoot: project.root });
+    const environment = await withUvEnvironmentLock(project, metadata, async () => {
+      const resolved = await resolvePythonEnvironment(project, {
+        python: options.python as string | undefined,
+        environment: options.environment as never,
+        log: (message) => logger.info(`  ${message}`),
+      });
+      await runPyInstaller({
+        python: resolved.python,
+        specPath: path.join(project.absRoot, spec.specFile),
+        distPath: request.stagingDir,
+        workPath: workPath(project),
+        clean: request.clean,
+        cwd: project.absRoot,
+        progress,
+        timeoutMs: request.timeoutMs,
+        verbose: options.verbose === true,
+        sourceRoots: sourceRoots(project, resolved.metadata),
+      });
+      return resolved;
     });
     const built = await builtBinary(request);
     return {

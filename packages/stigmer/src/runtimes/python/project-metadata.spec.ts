@@ -383,3 +383,28 @@ describe('readPythonProject in a uv workspace', () => {
     expect(metadata.uvLock).toBe('uv.lock');
   });
 });
+
+describe('readPythonProject: Poetry 2 [project] with [tool.poetry.dependencies] sources', () => {
+  it('reads a path entry as a local library, whether [project] lists it or not', () => {
+    const files: Record<string, string> = {
+      'pyproject.toml': `[project]
+name = "svc"
+version = "1.0.0"
+dependencies = ["graphton", "six>=1.16"]
+
+[tool.poetry.dependencies]
+graphton = { path = "../../libs/graphton", develop = true }
+helper = { path = "..\\\\helper" }
+six = { source = "pip-index" }
+`,
+      'poetry.lock': '',
+    };
+    const metadata = readPythonProject((file) => files[file]);
+    expect(metadata.style).toBe('poetry');
+    expect(metadata.dependencies.map(({ name, requirement, localPath }) => ({ name, requirement, localPath }))).toEqual([
+      { name: 'graphton', requirement: undefined, localPath: '../../libs/graphton' },
+      { name: 'six', requirement: 'six>=1.16', localPath: undefined },
+      { name: 'helper', requirement: undefined, localPath: '../helper' },
+    ]);
+  });
+});

@@ -88,6 +88,7 @@ export function readPythonProject(read: ReadProjectFile, location?: ProjectLocat
       readPep621(doc, metadata, read, workspace);
       // Poetry 2 reads [project]: it is still a Poetry service when Poetry configures or locks it.
       if (poetry || read('poetry.lock') !== undefined) metadata.style = 'poetry';
+      if (poetry?.dependencies) addPoetrySources(poetry.dependencies, metadata);
     } else if (poetry) {
       readPoetry(poetry, metadata);
     }
@@ -111,6 +112,23 @@ function readPoetry(poetry: TomlTable, metadata: PythonProjectMetadata): void {
       continue;
     }
     metadata.dependencies.push(poetryDependency(name, spec));
+  }
+}
+
+/**
+ * Poetry 2 with [project]: [tool.poetry.dependencies] says where a dependency of [project] comes from. A path
+ * entry makes it a local library (installed editable, collected, a graph edge), never a registry package; a
+ * path entry [project] does not list is a local library of the service too.
+ */
+function addPoetrySources(poetryDependencies: Record<string, any>, metadata: PythonProjectMetadata): void {
+  for (const [name, spec] of Object.entries(poetryDependencies)) {
+    const local = [spec].flat().find((s) => s && typeof s === 'object' && s.path);
+    if (!local || name.toLowerCase() === 'python') continue;
+    const declared = metadata.dependencies.find((d) => normalizeDistName(d.name) === normalizeDistName(name));
+    if (declared) {
+      declared.localPath = toPosix(local.path);
+      delete declared.requirement;
+    } else metadata.dependencies.push({ name, localPath: toPosix(local.path) });
   }
 }
 
