@@ -185,8 +185,9 @@ def as_compiled(value, done=None):
 
 
 def read_pyz(path):
-    """{module name: code object} of a PYZ archive, every entry un-marshalled (so this process interns the same
-    strings a full build has, and marshals byte-identical output); None when it cannot be read."""
+    """({module name: code object}, {marshalled entry: its compressed bytes}) of a PYZ archive, every entry
+    un-marshalled (so this process interns the same strings a full build has, and marshals byte-identical
+    output); None when it cannot be read."""
     from PyInstaller.compat import BYTECODE_MAGIC
 
     try:
@@ -196,12 +197,33 @@ def read_pyz(path):
             return None
         toc_offset = int.from_bytes(data[8:12], "big", signed=True)
         code = {}
+        compressed = {}
         for name, (typecode, offset, length) in marshal.loads(data[toc_offset:]):
             if length:
-                code[name] = as_compiled(marshal.loads(zlib.decompress(data[offset:offset + length])))
-        return code
+                blob = data[offset:offset + length]
+                entry = zlib.decompress(blob)
+                compressed[entry] = blob
+                code[name] = as_compiled(marshal.loads(entry))
+        return code, compressed
     except Exception:  # noqa: BLE001 - a damaged archive means: compile everything, as PyInstaller does
         return None
+
+
+class MemoizedZlib:
+    """zlib for PyInstaller's archive writers, answering compress() from known results (same input, same level)."""
+
+    def __init__(self, compressed):
+        from PyInstaller.archive.writers import ZlibArchiveWriter
+
+        self.compressed = compressed
+        self.level = ZlibArchiveWriter._COMPRESSION_LEVEL
+
+    def compress(self, data, level=-1):
+        known = self.compressed.get(data) if level == self.level else None
+        return known if known is not None else zlib.compress(data, level)
+
+    def __getattr__(self, name):
+        return getattr(zlib, name)
 
 
 class AnalysisReuse:
@@ -365,6 +387,7 @@ class AnalysisReuse:
     # -- the patches -------------------------------------------------------------------------------------------
 
     def install(self):
+        from PyInstaller.archive import writers
         from PyInstaller.building import api, build_main
 
         reuse = self
@@ -422,9 +445,16 @@ class AnalysisReuse:
                 if previous is None:
                     say("the previous PYZ is unreadable: every module is compiled again")
                 else:
+                    code, compressed = previous
                     for name, _, _ in self.toc:
-                        if name not in reuse.changed_modules and name in previous:
-                            self.code_dict[name] = previous[name]
+                        if name not in reuse.changed_modules and name in code:
+                            self.code_dict[name] = code[name]
+                    # zlib gives the same bytes for the same input: an entry marshalled as before is not compressed again.
+                    writers.zlib = MemoizedZlib(compressed)
+                    try:
+                        return assemble_pyz(self)
+                    finally:
+                        writers.zlib = zlib
             assemble_pyz(self)
 
         api.PYZ.assemble = assemble_pyz_reusing_code
