@@ -5,7 +5,7 @@
 const path = require('node:path');
 const fs = require('fs-extra');
 const { exec, REPO_ROOT } = require('../scripts/test-workspace');
-const { median, s, mb, timingRow, printTable, nxRunDuration } = require('./report');
+const { median, s, mb, goal, timingRow, printTable, nxRunDuration, expectPath } = require('./report');
 
 function benchPythonStack(ws, { runs }) {
   const service = 'services/agent-stack';
@@ -17,9 +17,9 @@ function benchPythonStack(ws, { runs }) {
   ws.mustNx(['g', 'stigmer:binary-spec', '--project', 'agent-stack']);
   ws.commit('agent-stack');
 
-  const samples = { first: [], clean: [], incremental: [], hit: [] };
-  const task = { clean: [], incremental: [], hit: [] };
-  const phases = { clean: [], incremental: [] };
+  const samples = { first: [], clean: [], unchanged: [], incremental: [], hit: [], importAdded: [] };
+  const task = { clean: [], unchanged: [], incremental: [], hit: [], importAdded: [] };
+  const phases = { clean: [], unchanged: [], incremental: [], importAdded: [] };
   const build = (args, kind) => {
     const result = ws.mustNx(['run', 'agent-stack:build-binary', ...args]);
     samples[kind].push(result.ms);
@@ -31,13 +31,18 @@ function benchPythonStack(ws, { runs }) {
   build(['--skip-nx-cache'], 'first');
   for (let i = 0; i < runs; i++) {
     build(['--clean', '--skip-nx-cache'], 'clean');
-    // One source file of the service changed: a new hash, so Nx runs the build, which reuses build/.
+    // Nothing changed, Nx's cache skipped: PyInstaller's own analysis is reused.
+    expectPath(build(['--skip-nx-cache'], 'unchanged'), 'analysis reused');
+    // A function body of the service edited: a new hash, so Nx runs the build, which reuses build/ and the analysis.
     const graph = `${service}/agent_stack/graph.py`;
-    ws.write(graph, `${ws.read(graph)}\n# bench edit ${Date.now()}\n`);
-    build([], 'incremental');
+    ws.write(graph, ws.read(graph).replace('    last = state["messages"][-1].content\n', `    last = state["messages"][-1].content\n    bench_edit = ${Date.now()}\n`));
+    expectPath(build([], 'incremental'), 'analysis reused');
     fs.removeSync(ws.path(service, 'dist'));
     const hit = build([], 'hit');
     if (!/local cache|existing outputs match the cache/.test(hit.output)) throw new Error('agent-stack: expected a cache hit');
+    // An import added: the full analysis.
+    ws.write(graph, `import ${['wave', 'colorsys', 'sched', 'bdb', 'cmd'][i % 5]}\n${ws.read(graph)}`);
+    expectPath(build([], 'importAdded'), 'full analysis');
   }
   const binary = ws.path(service, 'dist', 'agent-stack');
   const python = ws.path('.stigmer', 'venvs', 'agent-stack', 'bin', 'python');
@@ -50,20 +55,30 @@ function benchPythonStack(ws, { runs }) {
   const clean = median(samples.clean);
   const taskClean = median(task.clean);
   console.log(`\nPython agent stack (e2e/fixtures/python-stack: Temporal, LangGraph, gRPC, Redis, httpx, PyJWT, Authlib), ${runs} run${runs > 1 ? 's' : ''} each`);
-  printTable(['measure', 'median', 'min', 'max', 'ratio to clean build'], [
+  printTable(['measure', 'median', 'min', 'max', 'ratio to clean build', 'goal'], [
     ['first build (creates the managed environment)', samples.first, clean],
     ['clean build (--clean)', samples.clean, clean],
-    ['incremental build (one source file changed)', samples.incremental, clean],
+    ['unchanged rebuild, no Nx cache (--skip-nx-cache, no --clean)', samples.unchanged, clean],
+    ['incremental build (a function body edited: analysis reused)', samples.incremental, clean],
+    ['incremental build (an import added: full analysis)', samples.importAdded, clean],
     ['Nx cache hit (dist/ deleted)', samples.hit, clean],
     ['clean build, Nx task time', task.clean, taskClean],
-    ['incremental build, Nx task time', task.incremental, taskClean],
+    ['unchanged rebuild, Nx task time', task.unchanged, taskClean, 0.05],
+    ['incremental build (function body), Nx task time', task.incremental, taskClean, 0.1],
+    ['incremental build (import added), Nx task time', task.importAdded, taskClean],
     ['Nx cache hit, Nx task time', task.hit, taskClean],
-  ].filter(([, values]) => values.length).map(([name, values, base]) => timingRow(name, values, base)));
+  ].filter(([, values]) => values.length).map(([name, values, base, max]) => {
+    const row = timingRow(name, values, base);
+    return max === undefined ? row : [...row, goal(row[4], max)];
+  }));
   const phase = (values, key) => s(median(values.map((v) => v[key] ?? 0)));
-  printTable(["where a build's time goes (median)", 'resolve environment', 'analyse', 'bundle'], [
-    ['clean build', phase(phases.clean, 'resolve environment'), phase(phases.clean, 'analyse'), phase(phases.clean, 'bundle')],
-    ['incremental build', phase(phases.incremental, 'resolve environment'), phase(phases.incremental, 'analyse'), phase(phases.incremental, 'bundle')],
-  ]);
+  const phaseNames = ['resolve environment', 'analyse', 'bundle', 'verify'];
+  printTable(["where a build's time goes (median)", ...phaseNames], [
+    ['clean build', phases.clean],
+    ['unchanged rebuild', phases.unchanged],
+    ['incremental build (function body edited)', phases.incremental],
+    ['incremental build (import added)', phases.importAdded],
+  ].map(([name, values]) => [name, ...phaseNames.map((key) => phase(values, key))]));
   printTable(['agent-stack binary', 'size'], [['dist/agent-stack', mb(fs.statSync(binary).size)]]);
   printTable(['agent-stack start-up (--version)', 'median', 'min', 'max', 'ratio to python main.py'], [
     timingRow('binary', startup.binary, median(startup.python)),

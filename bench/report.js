@@ -49,4 +49,10 @@ function nxRunDuration(output) {
   return Number(match[1] ?? 0) * 60000 + Number(match[2] ?? 0) * (match[3] === 'ms' ? 1 : 1000);
 }
 
-module.exports = { median, s, mb, ratio, goal, timingRow, printTable, nxRunDuration };
+/** A build's result, after checking that its log names the analysis path expected ("analysis reused" / "full analysis"). */
+function expectPath(result, path) {
+  if (!result.output.includes(`stigmer: ${path}`)) throw new Error(`expected "${path}" in the build log:\n${result.output.slice(-2000)}`);
+  return result;
+}
+
+module.exports = { median, s, mb, ratio, goal, timingRow, printTable, nxRunDuration, expectPath };

@@ -1,4 +1,5 @@
-"""Runs PyInstaller for stigmer, with one addition: a cache of compressed archive members.
+"""Runs PyInstaller for stigmer, with two additions: a cache of compressed archive members, and the reuse of
+the last analysis when an edit adds no import (analysis_reuse.py).
 
 PyInstaller recompresses every binary (libpython, extension modules) into the executable on every build,
 which is most of an incremental build's time. This driver memoises those compressed bytes in a folder keyed
@@ -19,7 +20,8 @@ import os
 import sys
 import zlib
 
-# PyInstaller versions whose output is byte-identical with and without the cache (e2e: bad-input.e2e.ts).
+# PyInstaller versions whose output is byte-identical with and without the cache (e2e: bad-input.e2e.ts) and with
+# a reused analysis (e2e: python-incremental.e2e.ts).
 PROVEN_VERSIONS = ("6.22.3",)
 EXPECTED_PARAMETERS = ["self", "out_fp", "src_name", "dest_name", "typecode", "compress"]
 
@@ -117,13 +119,34 @@ def prune(cache_dir, used):
                 pass
 
 
+def pyinstaller_version():
+    try:
+        import PyInstaller
+
+        return getattr(PyInstaller, "__version__", "unknown")
+    except ImportError:
+        return "missing"
+
+
 def main():
     cache_dir, arguments = sys.argv[1], sys.argv[2:]
     used = set()
-    cache_on = install_compression_cache(cache_dir, used)
+    version = pyinstaller_version()
+    reuse = None
+    if version in PROVEN_VERSIONS:
+        cache_on = install_compression_cache(cache_dir, used)
+        import analysis_reuse
+
+        reuse = analysis_reuse.AnalysisReuse()
+        reuse.install()
+    else:
+        cache_on = False
+        say(f"compression cache and analysis reuse off: not proven byte-identical with PyInstaller {version} (proven: {', '.join(PROVEN_VERSIONS)}); PyInstaller runs unchanged, with a full analysis.")
     import PyInstaller.__main__
 
     PyInstaller.__main__.run(arguments)
+    if reuse:
+        reuse.write_records()
     if cache_on:
         prune(cache_dir, used)
 

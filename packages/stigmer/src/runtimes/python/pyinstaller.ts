@@ -70,6 +70,8 @@ export async function runPyInstaller(request: PyInstallerRun): Promise<void> {
       env: { ...process.env, PYTHONHASHSEED: '0', PYTHONDONTWRITEBYTECODE: '1', PYINSTALLER_CONFIG_DIR: throwawayCache ?? pyInstallerCacheDir(request.workPath) },
       onLine: (line) => {
         if (request.verbose) console.log(line);
+        // The driver's own lines (which analysis path, a cache switched off) are for the user even when quiet.
+        else if (line.startsWith('stigmer: ')) logger.info(line);
         const stripFailed = /WARNING: Failed to run strip on '([^']+)'/.exec(line);
         if (stripFailed) unstripped.push(path.basename(stripFailed[1]));
         const missing = /ERROR: Hidden import '([^']+)' not found/.exec(line);
