@@ -25,6 +25,8 @@ export interface SeaRequest {
   strip: boolean;
   /** Receives the tools' own output (postject, strip, node --build-sea): printed only with --verbose. */
   log: (line: string) => void;
+  /** Receives the size of the (stripped) runtime copy and of the blob (postject only), for the size report. */
+  onSizes?: (sizes: { runtime: number; blob?: number }) => void;
 }
 
 /** `node --build-sea` makes the executable in one step from Node 25.5 on (no postject, no LIEF in wasm). */
@@ -60,6 +62,7 @@ export async function makeSingleExecutable(request: SeaRequest): Promise<'build-
   };
   try {
     if (buildSea) {
+      request.onSizes?.({ runtime: (await fs.stat(copy)).size });
       await fs.writeJson(config, { ...seaConfig, executable: copy, output: request.output });
       const made = await runChecked(request.blobNode, ['--build-sea', config], 'building the single executable (node --build-sea)');
       logLines(request.log, made.stdout + made.stderr);
@@ -67,7 +70,9 @@ export async function makeSingleExecutable(request: SeaRequest): Promise<'build-
       await fs.writeJson(config, { ...seaConfig, output: blob });
       const wrote = await runChecked(request.blobNode, ['--experimental-sea-config', config], 'writing the single-executable blob (node --experimental-sea-config)');
       logLines(request.log, wrote.stdout + wrote.stderr);
-      await injectWithPostject(request.output, await fs.readFile(blob), macOS, request.log);
+      const blobData = await fs.readFile(blob);
+      request.onSizes?.({ runtime: (await fs.stat(copy)).size, blob: blobData.length });
+      await injectWithPostject(request.output, blobData, macOS, request.log);
     }
   } finally {
     await fs.remove(config);

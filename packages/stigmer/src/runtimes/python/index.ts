@@ -15,6 +15,7 @@ import { pyInstallerCacheDir, runPyInstaller } from './pyinstaller';
 import { toolchainKeyCommand } from './toolchain-key';
 import { binaryNameFromSpec, layoutOfSpec, looksLikePyInstallerSpec, smokeProposalOf, unknownLayoutOf } from './spec-file';
 import { missingModuleHint, verifyPythonBinary } from './verify';
+import { pythonReport } from './report';
 
 /** PyInstaller's work folder for a service: build/ beside its sources, kept between builds. */
 function workPath(project: ProjectRef): string {
@@ -147,10 +148,14 @@ export const pythonRuntime: BinaryRuntime = {
       binaries: [{ ...built, ...hostTarget() }],
       version: (options.version as string | undefined) ?? environment.metadata.version ?? '0.0.0',
       runtimeVersions: { python: environment.pythonVersion, pyinstaller: environment.pyinstallerVersion },
+      // The size report reads the binary with the PyInstaller and the distributions of this environment.
+      reportInput: { python: environment.python },
     };
   },
 
   verify: verifyPythonBinary,
+
+  report: pythonReport,
 
   diagnose: (output, spec) => missingModuleHint(output, spec.specFile),
 
