@@ -56,16 +56,26 @@ function onPath(program) {
   return (process.env.PATH || '').split(path.delimiter).some((dir) => dir && fs.existsSync(path.join(dir, program)));
 }
 
-/** redis-server (Debian package redis-server), for the Python agent-stack e2e's real Redis. */
-function ensureRedisServer() {
-  if (onPath('redis-server')) return;
+/** A Debian package installed with apt-get (as root, or with passwordless sudo) when its program is not on PATH. */
+function ensureDebianPackage(program, pkg, why) {
+  if (onPath(program)) return;
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   const apt = root ? ['apt-get'] : ['sudo', '-n', 'apt-get'];
-  console.log('test tools: installing redis-server (apt-get)');
-  for (const args of [['update', '-q'], ['install', '-y', '-q', 'redis-server']]) {
+  console.log(`test tools: installing ${pkg} (apt-get), ${why}`);
+  for (const args of [['update', '-q'], ['install', '-y', '-q', '--no-install-recommends', pkg]]) {
     const result = spawnSync(apt[0], [...apt.slice(1), ...args], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    if (result.status !== 0) throw new Error(`"${[...apt, ...args].join(' ')}" failed: install redis-server (Debian package redis-server) and run again.`);
+    if (result.status !== 0) throw new Error(`"${[...apt, ...args].join(' ')}" failed: install ${pkg} (Debian package ${pkg}) and run again.`);
   }
+}
+
+/** redis-server (Debian package redis-server), for the Python agent-stack e2e's real Redis. */
+function ensureRedisServer() {
+  ensureDebianPackage('redis-server', 'redis-server', "for the Python agent-stack e2e's real Redis");
+}
+
+/** chromium (Debian package chromium), the headless browser that the size report e2e opens report pages in. */
+function ensureChromium() {
+  ensureDebianPackage('chromium', 'chromium', 'the browser of the size report e2e');
 }
 
 if (require.main === module) {
@@ -73,6 +83,7 @@ if (require.main === module) {
     ensureTestTools();
     require('./test-tools-go').ensureGoTools();
     ensureRedisServer();
+    ensureChromium();
   } catch (error) {
     console.error(`test tools: ${error.message}`);
     process.exit(1);

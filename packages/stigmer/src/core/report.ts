@@ -38,7 +38,7 @@ export async function binaryReport(project: ProjectRef, options: BinaryReportOpt
     return undefined;
   }
   const beforeFile = await resolveComparedReport(options.compare, project, spec.binaryName);
-  const before = await readReport(beforeFile);
+  const before = await readReport(beforeFile, relative(beforeFile));
   const comparison = compareReports(before, after, { before: relative(beforeFile), after: relative(current.json) });
   logger.info(formatComparison(comparison));
   if (options.html) {
