@@ -115,6 +115,7 @@ describe('Node/TypeScript gateway on a real stack (e2e)', () => {
     expect(byName.get('zod')?.version).toMatch(/^3\./);
     expect(byName.get('libs/shared (workspace)')?.files.map((f) => f.path)).toEqual(['libs/shared/src/index.ts']);
     expect(byName.get('assets')?.files).toEqual([{ path: 'config.yaml', size: fs.statSync(ws.path('apps/gateway/config/config.yaml')).size, kind: 'asset' }]);
+    expect(byName.get('worker files (bundled transports)')?.files.map((f) => f.path)).toEqual(expect.arrayContaining(['stigmer/workers/pino-pretty.cjs', 'stigmer/workers/thread-stream-worker.cjs']));
     expect(byName.get('V8 code cache')?.size).toBeGreaterThan(100_000);
   });
 
@@ -210,7 +211,7 @@ describe('Node/TypeScript gateway on a real stack (e2e)', () => {
       // Biggest change first: the new package heads the table, with its size.
       const rows = compared.output.split('\n').filter((line) => /\s(new|gone|grew|shrank)$/.test(line));
       expect(rows[0]).toMatch(new RegExp(`^lodash\\s+\\+${kb(lodash.size).replace('.', '\\.')}\\s+-\\s+${kb(lodash.size).replace('.', '\\.')}\\s+new$`));
-      expect(compared.output).toMatch(/gateway: [\d.]+ MB \(2\.1\.0, previous-dist\/gateway\.report\.json\) -> [\d.]+ MB \(2\.1\.0, apps\/gateway\/dist\/gateway\.report\.json\): \+/);
+      expect(compared.output).toMatch(/gateway: [\d.]+ MB \([\d.]+, previous-dist\/gateway\.report\.json\) -> [\d.]+ MB \([\d.]+, apps\/gateway\/dist\/gateway\.report\.json\): \+[\d.]+ KB/);
       const page = ws.read('apps/gateway/dist/gateway.compare.html');
       expect(page).toContain('<tr class="new" data-package="lodash">');
       // A path that is no report: one line saying what to give.

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ReportComparison } from './compare';
+import { formatSize as mb } from '../utils/progress';
+import { ReportComparison, signedSize as signed } from './compare';
 import type { BinaryReport } from './types';
 
 let d3HierarchySource: string | undefined;
@@ -110,14 +111,6 @@ export function renderReportHtml(report: BinaryReport): string {
 <script>${REPORT_SCRIPT}</script>
 </body></html>
 `;
-}
-
-function mb(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} KB`;
-}
-
-function signed(bytes: number): string {
-  return bytes === 0 ? '0' : `${bytes > 0 ? '+' : '-'}${mb(Math.abs(bytes))}`;
 }
 
 /** The comparison of two reports as one page: the same rows as the terminal table, with each package's changed files. */

@@ -3,6 +3,7 @@ import type { Metafile } from 'esbuild';
 import * as fs from 'fs-extra';
 import { StigmerError } from '../../utils/errors';
 import type { ReportRequest } from '../types';
+import { workerAssetKey } from './worker-files';
 import type { ReportItem, RuntimeReport } from '../../report/types';
 
 /** What a Node build hands its report (BuildOutput.reportInput), measured for the binary of this machine. */
@@ -67,7 +68,11 @@ export async function nodeReport({ binary, build, project }: ReportRequest): Pro
   const items: ReportItem[] = [];
   if (input.runtimeSize) items.push({ path: input.engine, size: input.runtimeSize, kind: 'runtime', package: runtimeName, packageKind: 'runtime' });
   items.push(...bundleItems(input.metafile, project.workspaceRoot, input.bundleSize));
-  for (const [key, assetSize] of Object.entries(input.assets)) items.push({ path: key, size: assetSize, kind: 'asset', package: 'assets', packageKind: 'asset' });
+  for (const [key, assetSize] of Object.entries(input.assets)) {
+    // Worker files (pino transports) are bundles of their own, embedded as assets by stigmer: apart from the spec's assets.
+    const worker = key.startsWith(workerAssetKey(''));
+    items.push({ path: key, size: assetSize, kind: worker ? 'js' : 'asset', package: worker ? 'worker files (bundled transports)' : 'assets', packageKind: 'asset' });
+  }
   if (input.blobSize) {
     // The blob is the bundle, the assets, a small header and V8's code cache of the bundle.
     const assetsSize = Object.values(input.assets).reduce((sum, s) => sum + s, 0);
