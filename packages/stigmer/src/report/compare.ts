@@ -50,8 +50,10 @@ export function compareReports(before: BinaryReport, after: BinaryReport, source
   };
 }
 
+/** "+1.2 MB", "-3.4 KB", "+12 B" (a change of a few bytes is no "+0.0 KB"). */
 export function signedSize(bytes: number): string {
-  return bytes === 0 ? '0' : `${bytes > 0 ? '+' : '-'}${formatSize(Math.abs(bytes))}`;
+  const size = Math.abs(bytes);
+  return bytes === 0 ? '0' : `${bytes > 0 ? '+' : '-'}${size < 1024 ? `${size} B` : formatSize(size)}`;
 }
 
 /** The terminal table: one row per changed package (unchanged ones counted at the end). */

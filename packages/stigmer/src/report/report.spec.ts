@@ -38,6 +38,7 @@ describe('size report', () => {
     const table = formatComparison(comparison);
     expect(table.split('\n')[0]).toBe('svc: 1.0 KB (1.0.0, old.json) -> 4.9 KB (1.1.0, new.json): +3.9 KB');
     expect(table).toMatch(/^httpx\s+\+2\.9 KB\s+-\s+2\.9 KB\s+new$/m);
+    expect(table).toMatch(/^jwt\s+\+10 B\s+0\.0 KB\s+0\.1 KB\s+grew$/m);
     expect(table).toMatch(/1 package unchanged$/);
     expect(renderComparisonHtml(comparison)).toContain('<tr class="new" data-package="httpx">');
   });
