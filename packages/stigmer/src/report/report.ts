@@ -44,8 +44,8 @@ export function assembleReport(header: ReportHeader, measured: RuntimeReport): B
 /** Writes the JSON and the self-contained HTML page. */
 export async function writeReport(dir: string, report: BinaryReport): Promise<{ json: string; html: string }> {
   const files = reportFiles(dir, report.name);
-  await fs.writeJson(files.json, report, { spaces: 1 });
-  await fs.writeFile(files.html, renderReportHtml(report));
+  await fs.outputJson(files.json, report, { spaces: 1 });
+  await fs.outputFile(files.html, renderReportHtml(report));
   return files;
 }
 
