@@ -101,6 +101,7 @@ const DEBIAN_TOOLS = [
   { program: 'redis-server', debianPackage: 'redis-server', why: "the Python agent-stack e2e's real Redis" },
   { program: 'shellcheck', debianPackage: 'shellcheck', why: "actionlint's check of the CI workflow's run: scripts (skipped silently without it)" },
   { program: 'minisign', debianPackage: 'minisign', why: 'checking the signatures of publish-binary and the agent with the real tool' },
+  { program: 'chromium', debianPackage: 'chromium', why: 'the headless browser the size report e2e opens report pages in' },
 ];
 
 /** Installs the missing DEBIAN_TOOLS with one apt-get run (as root, or through passwordless sudo). */
@@ -111,7 +112,7 @@ function ensureDebianTools(tools = DEBIAN_TOOLS) {
   const apt = root ? ['apt-get'] : ['sudo', '-n', 'apt-get'];
   for (const tool of missing) console.log(`test tools: installing ${tool.debianPackage} (apt-get), for ${tool.why}`);
   const packages = missing.map((tool) => tool.debianPackage);
-  for (const args of [['update', '-q'], ['install', '-y', '-q', ...packages]]) {
+  for (const args of [['update', '-q'], ['install', '-y', '-q', '--no-install-recommends', ...packages]]) {
     const result = spawnSync(apt[0], [...apt.slice(1), ...args], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
     if (result.status !== 0) throw new Error(`"${[...apt, ...args].join(' ')}" failed: install ${packages.join(', ')} (Debian packages) and run again.`);
   }

@@ -37,7 +37,7 @@ describe('bad input and faults (e2e)', () => {
     expect(result.code).not.toBe(0);
     expect(result.output).toMatch(message);
     expect(sha(binary)).toBe(goodSha);
-    expect(fs.readdirSync(ws.path(service, 'dist')).sort()).toEqual(['agent-runner', 'agent-runner.manifest.json', 'agent-runner.sha256']);
+    expect(fs.readdirSync(ws.path(service, 'dist')).sort()).toEqual(['agent-runner', 'agent-runner.manifest.json', 'agent-runner.report.html', 'agent-runner.report.json', 'agent-runner.sha256']);
   }
 
   /** Edits a file for one case and always puts it back. */

@@ -12,6 +12,9 @@ import { exec, REPO_ROOT, Workspace } from './helpers/workspace';
  * library and the npm packages the bundle takes, not the rest of the lock file; test-binary runs a copy
  * away from node_modules.
  */
+/** The npm package that puts the most bytes into the gateway's bundle (of fastify 5, undici 7, zod 3, yaml 2, pino). */
+const EXPECTED_LARGEST_NPM = 'undici';
+
 describe('Node/TypeScript gateway on a real stack (e2e)', () => {
   let ws: Workspace;
   const binary = 'apps/gateway/dist/gateway';
@@ -94,6 +97,28 @@ describe('Node/TypeScript gateway on a real stack (e2e)', () => {
     expect(inputs).not.toContain('{workspaceRoot}/package-lock.json');
   });
 
+  it('writes a size report: the Node runtime, the bundle by npm package and workspace folder, the asset and the code cache, adding up to the binary', () => {
+    const report = fs.readJsonSync(ws.path('apps/gateway/dist/gateway.report.json'));
+    const size = fs.statSync(ws.path(binary)).size;
+    expect(report).toMatchObject({ schema: 1, name: 'gateway', runtime: 'node', fileSize: size, measuredSize: size });
+    const byName = new Map<string, { name: string; kind: string; size: number; version?: string; files: Array<{ path: string; size: number }> }>(report.packages.map((p: { name: string }) => [p.name, p]));
+    // The tolerance: what no item accounts for (the ELF notes and alignment of the injected blob) is under 1%.
+    const sum = report.packages.reduce((total: number, p: { size: number }) => total + p.size, 0);
+    expect(report.overhead.size).toBe(size - sum);
+    expect(report.overhead.size).toBeGreaterThanOrEqual(0);
+    expect(report.overhead.size).toBeLessThan(size * 0.01);
+    // The runtime weighs most; of the npm packages, fastify's own code (undici, zod and the rest follow).
+    expect(report.packages[0]).toMatchObject({ name: `Node ${process.versions.node} runtime`, kind: 'runtime' });
+    const npm = report.packages.filter((p: { kind: string }) => p.kind === 'npm');
+    expect(npm[0].name).toBe(EXPECTED_LARGEST_NPM);
+    expect(npm.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['fastify', '@fastify/cors', 'undici', 'zod', 'yaml', 'pino']));
+    expect(byName.get('zod')?.version).toMatch(/^3\./);
+    expect(byName.get('libs/shared (workspace)')?.files.map((f) => f.path)).toEqual(['libs/shared/src/index.ts']);
+    expect(byName.get('assets')?.files).toEqual([{ path: 'config.yaml', size: fs.statSync(ws.path('apps/gateway/config/config.yaml')).size, kind: 'asset' }]);
+    expect(byName.get('worker files (bundled transports)')?.files.map((f) => f.path)).toEqual(expect.arrayContaining(['stigmer/workers/pino-pretty.cjs', 'stigmer/workers/thread-stream-worker.cjs']));
+    expect(byName.get('V8 code cache')?.size).toBeGreaterThan(100_000);
+  });
+
   it('serves real HTTP requests from an empty folder with no node_modules and an empty environment', async () => {
     const { dir, copy, env } = isolatedCopy();
     const server = await start(copy, dir, { ...env, UPSTREAM_URL: upstreamUrl });
@@ -167,6 +192,36 @@ describe('Node/TypeScript gateway on a real stack (e2e)', () => {
     expect(ws.mustNx(['run', 'gateway:build-binary']).output).toContain('[local cache]');
     ws.mustRun('npm', ['install', '--save', '--no-audit', '--no-fund', '--prefer-offline', 'yaml@2.8.0']);
     expect(ws.mustNx(['run', 'gateway:build-binary']).output).not.toContain('[local cache]');
+  });
+
+  it('binary-report --compare: a dependency added between two builds appears as new, with its size', () => {
+    const previous = ws.path('previous-dist');
+    fs.copySync(ws.path('apps/gateway/dist'), previous);
+    const main = 'apps/gateway/src/main.ts';
+    const original = ws.read(main);
+    ws.mustRun('npm', ['install', '--save', '--no-audit', '--no-fund', '--prefer-offline', 'lodash@4.17.21']);
+    ws.write(main, `import lodash from 'lodash';\n${original}\nif (process.argv.includes('--kebab')) console.log(lodash.kebabCase('Size Report'));\n`);
+    try {
+      ws.mustNx(['run', 'gateway:build-binary']);
+      const lodash = fs.readJsonSync(ws.path('apps/gateway/dist/gateway.report.json')).packages.find((p: { name: string }) => p.name === 'lodash');
+      expect(lodash).toMatchObject({ kind: 'npm', version: '4.17.21' });
+      expect(lodash.size).toBeGreaterThan(100_000);
+      const compared = ws.mustNx(['run', 'gateway:binary-report', '--compare', 'previous-dist', '--html']);
+      const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+      // Biggest change first: the new package heads the table, with its size.
+      const rows = compared.output.split('\n').filter((line) => /\s(new|gone|grew|shrank)$/.test(line));
+      expect(rows[0]).toMatch(new RegExp(`^lodash\\s+\\+${kb(lodash.size).replace('.', '\\.')}\\s+-\\s+${kb(lodash.size).replace('.', '\\.')}\\s+new$`));
+      expect(compared.output).toMatch(/gateway: [\d.]+ MB \([\d.]+, previous-dist\/gateway\.report\.json\) -> [\d.]+ MB \([\d.]+, apps\/gateway\/dist\/gateway\.report\.json\): \+[\d.]+ KB/);
+      const page = ws.read('apps/gateway/dist/gateway.compare.html');
+      expect(page).toContain('<tr class="new" data-package="lodash">');
+      // A path that is no report: one line saying what to give.
+      const bad = ws.nx(['run', 'gateway:binary-report', '--compare', 'apps/gateway/gateway.sea.json']);
+      expect(bad.code).not.toBe(0);
+      expect(bad.output).toMatch(/apps\/gateway\/gateway\.sea\.json is not a stigmer binary report .*: give the path of a \.report\.json that build-binary wrote/);
+    } finally {
+      ws.write(main, original);
+      fs.removeSync(previous);
+    }
   });
 
   it('test-binary fails a binary that loads a package from node_modules, which passes when run in place', () => {

@@ -32,7 +32,7 @@ describe('Node/TypeScript service → one binary (e2e)', () => {
     // The user lists the asset the service reads.
     fs.writeJsonSync(ws.path(spec), { ...fs.readJsonSync(ws.path(spec)), assets: { 'greeting.txt': 'assets/greeting.txt' } }, { spaces: 2 });
     const project = JSON.parse(ws.mustNx(['show', 'project', 'greeter', '--json']).stdout);
-    expect(project.targets['build-binary'].outputs).toEqual(['{projectRoot}/dist/greeter', '{projectRoot}/dist/greeter.sha256', '{projectRoot}/dist/greeter.manifest.json']);
+    expect(project.targets['build-binary'].outputs).toEqual(['{projectRoot}/dist/greeter', '{projectRoot}/dist/greeter.sha256', '{projectRoot}/dist/greeter.manifest.json', '{projectRoot}/dist/greeter.report.json', '{projectRoot}/dist/greeter.report.html']);
     // npm packages are keyed through graph edges to their lock file nodes, not through the whole lock file.
     expect(project.targets['build-binary'].inputs).not.toContain('{workspaceRoot}/package-lock.json');
     ws.commit('spec');

@@ -98,6 +98,11 @@ describe('uv web service → one binary (e2e)', () => {
       '?? services/api/api/greeting.py',
     ]);
     expect(ws.mustRun('git', ['add', '--dry-run', 'services/api/api/greeting.py']).stdout).toContain("add 'services/api/api/greeting.py'");
+    // The same rebuild takes a new dependency too, which the size report's --compare must show as new.
+    const previous = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-api-previous-'));
+    fs.copySync(ws.path('services/api/dist/api.report.json'), path.join(previous, 'api.report.json'));
+    ws.mustRun(uv.bin, ['add', '--directory', 'services/api', 'humanize==4.12.3'], uv.env);
+    ws.write('services/api/api/greeting.py', 'import humanize\n\n\ndef greet(name: str) -> str:\n    return f"good day, {name}" + ("" if humanize.intcomma(1000) == "1,000" else "!")\n');
 
     const rebuild = ws.mustNx(['run', 'api:build-binary'], uv.env);
     expect(rebuild.output).not.toMatch(/\[(local|remote) cache\]|existing outputs match the cache/);
@@ -107,6 +112,16 @@ describe('uv web service → one binary (e2e)', () => {
       expect(await get(server.port, '/hello/ada')).toEqual({ status: 200, body: { message: 'good day, ada' } });
     } finally {
       server.stop();
+    }
+    try {
+      const humanize = fs.readJsonSync(ws.path('services/api/dist/api.report.json')).packages.find((p: { name: string }) => p.name === 'humanize');
+      expect(humanize).toMatchObject({ kind: 'distribution', version: '4.12.3' });
+      expect(humanize.files.map((f: { path: string }) => f.path)).toEqual(expect.arrayContaining(['humanize.number']));
+      const compared = ws.mustNx(['run', 'api:binary-report', '--compare', previous], uv.env);
+      const kb = `${(humanize.size / 1024).toFixed(1)} KB`.replace('.', '\\.');
+      expect(compared.output).toMatch(new RegExp(`^humanize\\s+\\+${kb}\\s+-\\s+${kb}\\s+new$`, 'm'));
+    } finally {
+      fs.removeSync(previous);
     }
   });
 });

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import * as fs from 'fs-extra';
 import { emptyFolder, extractPyInstallerMembers, isolatedRun, libpythonOf, symbolSections } from './helpers/binaries';
-import { exec, Workspace } from './helpers/workspace';
+import { pathToFileURL } from 'node:url';
+import { inspectReportPage, e2eOutputDir } from './helpers/report-page';
+import { exec, REPO_ROOT, Workspace } from './helpers/workspace';
 
 /** An agent definition the binary reads from a file: its real work (YAML, graphton's plugins, a signed receipt). */
 const AGENT_YAML = 'name: isolated-agent\nsteps:\n  - plugin: echo\n    input: read from a file\n  - plugin: upper\n    input: stripped and unpacked\n';
@@ -90,6 +92,8 @@ describe('Python service → one binary (e2e)', () => {
       '{projectRoot}/dist/agent-runner',
       '{projectRoot}/dist/agent-runner.sha256',
       '{projectRoot}/dist/agent-runner.manifest.json',
+      '{projectRoot}/dist/agent-runner.report.json',
+      '{projectRoot}/dist/agent-runner.report.html',
     ]);
     expect(build.inputs).toEqual(expect.arrayContaining(['!{projectRoot}/tests/**/*', '^production', { externalDependencies: [] }]));
     // The toolchain key comes from the plugin's script, which resolves the interpreter that builds.
@@ -122,7 +126,49 @@ describe('Python service → one binary (e2e)', () => {
     expect(manifest.runtimeVersions.python).toMatch(/^3\.\d+\.\d+$/);
     expect(manifest.runtimeVersions.pyinstaller).toBe('6.22.3');
     // No staging folder or partial file is left behind.
-    expect(fs.readdirSync(ws.path('services/agent-runner/dist')).sort()).toEqual(['agent-runner', 'agent-runner.manifest.json', 'agent-runner.sha256']);
+    expect(fs.readdirSync(ws.path('services/agent-runner/dist')).sort()).toEqual(['agent-runner', 'agent-runner.manifest.json', 'agent-runner.report.html', 'agent-runner.report.json', 'agent-runner.sha256']);
+  });
+
+  it('writes a size report: every entry and module by distribution, adding up to the binary within 1% (the rest named overhead)', () => {
+    const report = fs.readJsonSync(ws.path('services/agent-runner/dist/agent-runner.report.json'));
+    const size = fs.statSync(ws.path(binary)).size;
+    expect(report).toMatchObject({ schema: 1, name: 'agent-runner', version: '0.3.1', runtime: 'python', layout: 'onefile', fileSize: size, measuredSize: size });
+    const sum = report.packages.reduce((total: number, p: { size: number }) => total + p.size, 0);
+    expect(report.itemsSize).toBe(sum);
+    // The tolerance: what no entry accounts for (CArchive and PYZ tables, ELF headers, padding) is under 1%.
+    expect(report.overhead.size).toBe(size - sum);
+    expect(report.overhead.size).toBeGreaterThanOrEqual(0);
+    expect(report.overhead.size).toBeLessThan(size * 0.01);
+    expect(report.overhead.description).toMatch(/archive tables/);
+    // The interpreter and its standard library weigh most; of the declared dependencies, PyYAML (its C extension).
+    expect(report.packages[0]).toMatchObject({ name: expect.stringMatching(/^Python 3\.\d+\.\d+ \(interpreter \+ stdlib\)$/), kind: 'runtime' });
+    expect(report.packages[0].files.map((f: { path: string }) => f.path)).toEqual(expect.arrayContaining(['bootloader', 'base_library.zip', expect.stringMatching(/^libpython3/), 'json.decoder']));
+    const distributions = report.packages.filter((p: { kind: string }) => p.kind === 'distribution');
+    expect(distributions[0]).toMatchObject({ name: 'PyYAML', version: expect.stringMatching(/^6\./) });
+    expect(distributions[0].files.map((f: { path: string }) => f.path)).toEqual(expect.arrayContaining([expect.stringMatching(/^yaml\/_yaml\..*\.so$/), 'yaml.reader']));
+    expect(distributions.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['PyJWT', 'graphton']));
+    const jwt = distributions.find((p: { name: string }) => p.name === 'PyJWT');
+    expect(jwt.uncompressedSize).toBeGreaterThan(jwt.size);
+    expect(report.packages.find((p: { kind: string }) => p.kind === 'service').files.map((f: { path: string }) => f.path)).toEqual(expect.arrayContaining(['agent_runner.cli']));
+  });
+
+  it('the report page works in a real browser from file:// with no network request: a rectangle for each of the five largest packages, a click lists its files', async () => {
+    const html = ws.path('services/agent-runner/dist/agent-runner.report.html');
+    const report = fs.readJsonSync(ws.path('services/agent-runner/dist/agent-runner.report.json'));
+    const largest: string[] = report.packages.slice(0, 5).map((p: { name: string }) => p.name);
+    const screenshot = path.join(e2eOutputDir(), 'agent-runner.report.png');
+    const page = await inspectReportPage(html, largest, 'PyYAML', screenshot);
+    expect(page.errors).toEqual([]);
+    expect(page.requests).toEqual([pathToFileURL(html).href]);
+    for (const name of largest) expect({ name, rectangle: page.rectangles[name] }).toEqual({ name, rectangle: { width: expect.any(Number), height: expect.any(Number) } });
+    for (const name of largest) expect(page.rectangles[name]!.width * page.rectangles[name]!.height).toBeGreaterThan(0);
+    const yaml = report.packages.find((p: { name: string }) => p.name === 'PyYAML');
+    expect(page.listedTitle).toMatch(new RegExp(`^PyYAML 6\\.[\\d.]+: ${yaml.files.length} files`));
+    expect(page.listedFiles).toEqual(yaml.files.map((f: { path: string }) => f.path));
+    expect(page.sortedByName).toEqual([...page.sortedByName].sort((a, b) => a.localeCompare(b)));
+    expect(fs.statSync(screenshot).size).toBeGreaterThan(10_000);
+    // docs/report-agent-runner.png is this screenshot: STIGMER_DOCS_SCREENSHOT=1 writes it there too.
+    if (process.env.STIGMER_DOCS_SCREENSHOT === '1') fs.copyFileSync(screenshot, path.join(REPO_ROOT, 'docs', 'report-agent-runner.png'));
   });
 
   it('the one-file binary is stripped, and does its real work from an empty folder with an empty environment', () => {
@@ -225,13 +271,17 @@ describe('Python service → one binary (e2e)', () => {
   it('test-binary fails on a binary over its size budget, saying how to fix it', () => {
     const test = ws.nx(['run', 'agent-runner:test-binary', '--sizeBudgetMb=1']);
     expect(test.code).not.toBe(0);
-    expect(test.output).toMatch(/over its 1 MB budget: add large unused packages to the spec's excludes, or raise sizeBudgetMb/);
+    // The failure names the five largest packages of the size report and their weight: what to exclude.
+    expect(test.output).toMatch(/over its 1 MB budget; largest packages: Python 3\.\d+\.\d+ \(interpreter \+ stdlib\) [\d.]+ MB, (.+ [\d.]+ [KM]B, ){3}.+ [\d.]+ [KM]B \(see agent-runner\.report\.html\): add large unused packages to the spec's excludes, or raise sizeBudgetMb/);
+    expect(test.output).toMatch(/largest packages: .*PyYAML [\d.]+ KB/);
   });
 
   it('clean-binary removes the binary, its side files and the work files', () => {
     ws.mustNx(['run', 'agent-runner:clean-binary']);
     expect(fs.existsSync(ws.path(binary))).toBe(false);
     expect(fs.existsSync(ws.path(`${binary}.sha256`))).toBe(false);
+    expect(fs.existsSync(ws.path(`${binary}.report.json`))).toBe(false);
+    expect(fs.existsSync(ws.path(`${binary}.report.html`))).toBe(false);
     expect(fs.existsSync(ws.path('services/agent-runner/build/agent-runner'))).toBe(false);
     expect(fs.existsSync(ws.path('services/agent-runner/main.py'))).toBe(true);
   });
@@ -331,6 +381,8 @@ describe('Python service → one binary (e2e)', () => {
         '{projectRoot}/dist/agent-runner.tar.gz',
         '{projectRoot}/dist/agent-runner.tar.gz.sha256',
         '{projectRoot}/dist/agent-runner.tar.gz.manifest.json',
+        '{projectRoot}/dist/agent-runner.report.json',
+        '{projectRoot}/dist/agent-runner.report.html',
       ]);
     });
 
@@ -341,7 +393,13 @@ describe('Python service → one binary (e2e)', () => {
       timings.onedirBuild = build.ms;
       expect(build.output).toMatch(/services\/agent-runner\/dist\/agent-runner\.tar\.gz: [\d.]+ MB, built in/);
       // No PyInstaller folder, and no one-file binary of the earlier layout beside the archive.
-      expect(fs.readdirSync(ws.path(dist)).sort()).toEqual(['agent-runner.tar.gz', 'agent-runner.tar.gz.manifest.json', 'agent-runner.tar.gz.sha256']);
+      expect(fs.readdirSync(ws.path(dist)).sort()).toEqual(['agent-runner.report.html', 'agent-runner.report.json', 'agent-runner.tar.gz', 'agent-runner.tar.gz.manifest.json', 'agent-runner.tar.gz.sha256']);
+      // The report of a folder measures the unpacked folder: its files add up to it, the executable's tables aside.
+      const report = fs.readJsonSync(ws.path(dist, 'agent-runner.report.json'));
+      expect(report).toMatchObject({ layout: 'onedir', binary: 'agent-runner.tar.gz', basis: 'the unpacked folder', fileSize: fs.statSync(ws.path(archive)).size });
+      expect(report.overhead.size).toBeGreaterThanOrEqual(0);
+      expect(report.overhead.size).toBeLessThan(report.measuredSize * 0.01);
+      expect(report.packages.find((p: { name: string }) => p.name === 'PyYAML').files.map((f: { path: string }) => f.path)).toEqual(expect.arrayContaining([expect.stringMatching(/^yaml\/_yaml\..*\.so$/)]));
       expect(exec('sha256sum', ['-c', 'agent-runner.tar.gz.sha256'], ws.path(dist)).stdout).toBe('agent-runner.tar.gz: OK\n');
       archiveSha256 = sha256Of(ws.path(archive));
       const manifest = fs.readJsonSync(ws.path(`${archive}.manifest.json`));
@@ -415,7 +473,7 @@ describe('Python service → one binary (e2e)', () => {
 
     it('clean-binary removes the archive and its side files', () => {
       ws.mustNx(['run', 'agent-runner:clean-binary']);
-      for (const file of [archive, `${archive}.sha256`, `${archive}.manifest.json`, `${dist}/agent-runner`]) expect(fs.existsSync(ws.path(file))).toBe(false);
+      for (const file of [archive, `${archive}.sha256`, `${archive}.manifest.json`, `${dist}/agent-runner`, `${dist}/agent-runner.report.json`]) expect(fs.existsSync(ws.path(file))).toBe(false);
       expect(fs.existsSync(ws.path('services/agent-runner/build/agent-runner'))).toBe(false);
     });
 

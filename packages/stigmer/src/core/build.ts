@@ -2,7 +2,8 @@ import * as path from 'node:path';
 import { logger } from '@nx/devkit';
 import * as fs from 'fs-extra';
 import { resolveSpec, RuntimeId } from '../runtimes';
-import type { ProjectRef } from '../runtimes/types';
+import type { BinaryRuntime, BuildOutput, ProjectRef, SpecInfo } from '../runtimes/types';
+import { assembleReport, reportFiles, writeReport } from '../report/report';
 import { createStagingDir, promoteFromStaging, removeBinary, writeSideFiles } from '../utils/artifacts';
 import { StigmerError } from '../utils/errors';
 import { killLiveChildren } from '../utils/process';
@@ -80,7 +81,18 @@ export async function buildBinary(project: ProjectRef, options: BuildBinaryOptio
       });
       sizes.push(size);
     }
+    if (runtime.report) progress.phase('report');
+    const report = await buildReport(runtime, project, spec, output, options, staging);
     // Every binary and its side files are complete: only now do they replace what dist/ held.
+    const finalReport = reportFiles(outputDir, spec.binaryName);
+    if (report) {
+      await fs.move(report.json, finalReport.json, { overwrite: true });
+      await fs.move(report.html, finalReport.html, { overwrite: true });
+    } else {
+      // A report of the previous binary would describe what this one is not.
+      await fs.remove(finalReport.json);
+      await fs.remove(finalReport.html);
+    }
     const finalPaths = output.binaries.map((binary) => path.join(outputDir, path.basename(binary.path)));
     for (const [i, binary] of output.binaries.entries()) await promoteFromStaging(binary.path, finalPaths[i]);
     // After a switch of layout, dist/ holds only what this spec builds: never an old binary beside the new one.
@@ -99,6 +111,28 @@ export async function buildBinary(project: ProjectRef, options: BuildBinaryOptio
     process.off('SIGTERM', stop);
     await fs.remove(staging);
     removeIfEmpty(outputDir);
+  }
+}
+
+/**
+ * dist/<name>.report.json and .report.html for the binary of this machine, into the staging folder; undefined when
+ * the runtime makes none. A report that fails is a warning: it never costs the user a binary that works.
+ */
+async function buildReport(runtime: BinaryRuntime, project: ProjectRef, spec: SpecInfo, output: BuildOutput, options: BuildBinaryOptions, staging: string): Promise<{ json: string; html: string } | undefined> {
+  const binary = output.binaries[0];
+  if (!runtime.report || !binary) return undefined;
+  try {
+    const measured = await runtime.report({ project, spec, binary, build: output, options });
+    const { size } = await fs.stat(binary.path);
+    const report = assembleReport(
+      { name: spec.binaryName, binary: path.basename(binary.path), runtime: runtime.id, version: output.version, os: binary.os, arch: binary.arch, layout: binary.layout ?? 'onefile', fileSize: size, builtBy: `stigmer ${STIGMER_VERSION}` },
+      measured,
+    );
+    return await writeReport(staging, report);
+  } catch (error) {
+    logger.warn(`[stigmer] no size report for ${spec.binaryName}: ${(error as Error).message.split('\n')[0]} (the binary is fine; run with STIGMER_DEBUG=1 for details).`);
+    if (process.env.STIGMER_DEBUG) logger.warn((error as Error).stack ?? '');
+    return undefined;
   }
 }
 

@@ -10,6 +10,7 @@ import { unpackArchive } from '../utils/folder-archive';
 import { lastLines, run } from '../utils/process';
 import { formatSize } from '../utils/progress';
 import { distDir } from './build';
+import { largestPackages, readReport, reportFiles } from '../report/report';
 
 export interface TestBinaryOptions {
   spec?: string;
@@ -50,7 +51,7 @@ export async function testBinary(project: ProjectRef, options: TestBinaryOptions
       ok: stat.size <= budget * 1024 * 1024,
       detail: stat.size <= budget * 1024 * 1024
         ? `${formatSize(stat.size)} (budget ${budget} MB)`
-        : `${relative} is ${formatSize(stat.size)}, over its ${budget} MB budget: add large unused packages to the spec's excludes, or raise sizeBudgetMb.`,
+        : `${relative} is ${formatSize(stat.size)}, over its ${budget} MB budget${await largestInReport(project, spec)}: add large unused packages to the spec's excludes, or raise sizeBudgetMb.`,
     });
     checks.push(await checksumCheck(binaryPath, relative, project.name));
     if (placed.executable) {
@@ -71,6 +72,12 @@ export async function testBinary(project: ProjectRef, options: TestBinaryOptions
   }
   logger.info(`[stigmer] ${relative} passed ${checks.length} checks`);
   return checks;
+}
+
+/** ", largest packages: a 12.1 MB, b 8.0 MB, ..." from the binary's size report, when build-binary wrote one. */
+async function largestInReport(project: ProjectRef, spec: SpecInfo): Promise<string> {
+  const report = await readReport(reportFiles(distDir(project), spec.binaryName).json).catch(() => undefined);
+  return report?.packages.length ? `; largest packages: ${largestPackages(report, 5)} (see ${spec.binaryName}.report.html)` : '';
 }
 
 /**

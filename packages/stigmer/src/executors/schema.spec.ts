@@ -42,7 +42,7 @@ function errors(validate: ValidateFunction, options: unknown): string[] {
 
 describe('executor and generator schemas (ajv)', () => {
   it('cover every executor and generator, and each file exists', () => {
-    expect(Object.keys(EXECUTORS).sort()).toEqual(['build-binary', 'clean-binary', 'test-binary']);
+    expect(Object.keys(EXECUTORS).sort()).toEqual(['binary-report', 'build-binary', 'clean-binary', 'test-binary']);
     expect(Object.keys(GENERATORS).sort()).toEqual(['binary-spec', 'ci-workflow', 'init']);
     for (const file of Object.values(ALL)) expect(fs.existsSync(file)).toBe(true);
   });
@@ -88,6 +88,13 @@ describe('executor and generator schemas (ajv)', () => {
     expect(errors(validate, { env: { PORT: 8080 } })).toEqual(['/env/PORT must be string']);
     expect(errors(validate, { environment: 'conda' })).toEqual(['/environment must be equal to one of the allowed values']);
     expect(errors(validate, { sizeBudgetMb: 120, smoke: true, args: ['--version'], expectedExitCode: 0, env: { PORT: '8080' }, timeout: 30, checkGitIgnore: false })).toEqual([]);
+  });
+
+  it('binary-report: compare is a path, html a flag or a path', () => {
+    const validate = validator(EXECUTORS['binary-report']);
+    expect(errors(validate, { compare: 'old/dist', html: true })).toEqual([]);
+    expect(errors(validate, { compare: 'old/dist', html: 'out/compare.html' })).toEqual([]);
+    expect(errors(validate, { compare: 3 })).toEqual(['/compare must be string']);
   });
 
   it('build-binary: refuses a timeout that is not a positive number', () => {

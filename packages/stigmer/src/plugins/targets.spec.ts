@@ -23,17 +23,18 @@ describe('createBinaryTargets', () => {
   const test = targets['test-binary'];
   const clean = targets['clean-binary'];
 
-  it('creates the three default targets', () => {
-    expect(Object.keys(targets).sort()).toEqual(['build-binary', 'clean-binary', 'test-binary']);
+  it('creates the default targets (binary-report for a runtime that writes size reports)', () => {
+    expect(Object.keys(targets).sort()).toEqual(['binary-report', 'build-binary', 'clean-binary', 'test-binary']);
+    expect(targets['binary-report']).toMatchObject({ executor: 'stigmer:binary-report', cache: false, dependsOn: ['build-binary'], options: { spec: 'agent-runner.spec' } });
     expect(build.executor).toBe('stigmer:build-binary');
     expect(test.executor).toBe('stigmer:test-binary');
     expect(clean.executor).toBe('stigmer:clean-binary');
     for (const target of [build, test, clean]) expect(target.options).toEqual({ spec: 'agent-runner.spec' });
   });
 
-  it('makes build-binary cacheable, with the binary and its side files as outputs', () => {
+  it('makes build-binary cacheable, with the binary, its side files and its size report as outputs', () => {
     expect(build.cache).toBe(true);
-    expect(build.outputs).toEqual([binary, `${binary}.sha256`, `${binary}.manifest.json`]);
+    expect(build.outputs).toEqual([binary, `${binary}.sha256`, `${binary}.manifest.json`, "{projectRoot}/dist/agent-runner.report.json", "{projectRoot}/dist/agent-runner.report.html"]);
   });
 
   it('keys build-binary on the sources, without tests and outputs, plus dependencies and the toolchain', () => {
@@ -78,7 +79,8 @@ describe('createBinaryTargets', () => {
 
   it('uses the target names of the plugin options, and wires dependsOn to the custom build name', () => {
     const custom = createBinaryTargets(pythonRuntime, spec, context(), { buildTargetName: 'bin', testTargetName: 'bin-test', cleanTargetName: 'bin-clean' });
-    expect(Object.keys(custom).sort()).toEqual(['bin', 'bin-clean', 'bin-test']);
+    expect(Object.keys(custom).sort()).toEqual(['bin', 'bin-clean', 'bin-test', 'binary-report']);
+    expect(custom['binary-report'].dependsOn).toEqual(['bin']);
     expect(custom['bin-test'].dependsOn).toEqual(['bin']);
     expect(custom['bin'].metadata?.help?.command).toContain(':bin --help');
   });

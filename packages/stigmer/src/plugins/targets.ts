@@ -5,6 +5,7 @@ export interface StigmerPluginOptions {
   buildTargetName?: string;
   testTargetName?: string;
   cleanTargetName?: string;
+  reportTargetName?: string;
   /** Runtime options that decide the toolchain part of a cache key (an interpreter to build with, say). */
   [runtimeOption: string]: unknown;
 }
@@ -29,6 +30,7 @@ export function createBinaryTargets(
   const buildTarget = options.buildTargetName ?? 'build-binary';
   const testTarget = options.testTargetName ?? 'test-binary';
   const cleanTarget = options.cleanTargetName ?? 'clean-binary';
+  const reportTarget = options.reportTargetName ?? 'binary-report';
   const binaries = spec.binaryFiles.map((file) => `{projectRoot}/dist/${file}`);
   const toolchain = { runtime: context.runtimeInputs.toolchainCommand };
   const technologies = runtime.technologies;
@@ -48,7 +50,10 @@ export function createBinaryTargets(
         { externalDependencies: [] },
         toolchain,
       ],
-      outputs: binaries.flatMap((binary) => [binary, `${binary}.sha256`, `${binary}.manifest.json`]),
+      outputs: [
+        ...binaries.flatMap((binary) => [binary, `${binary}.sha256`, `${binary}.manifest.json`]),
+        ...(runtime.report ? [`{projectRoot}/dist/${spec.binaryName}.report.json`, `{projectRoot}/dist/${spec.binaryName}.report.html`] : []),
+      ],
       metadata: {
         technologies,
         description: `Build ${spec.binaryName} into ${spec.layout === 'onedir' ? `one standalone folder, shipped as ${spec.binaryFiles[0]},` : 'one standalone executable'} with ${runtime.displayName}`,
@@ -85,6 +90,24 @@ export function createBinaryTargets(
         },
       },
     },
+    ...(runtime.report
+      ? {
+          [reportTarget]: {
+            executor: 'stigmer:binary-report',
+            cache: false,
+            dependsOn: [buildTarget],
+            options: { spec: spec.specFile },
+            metadata: {
+              technologies,
+              description: `What is inside ${spec.binaryName}, by package; with --compare <report.json or folder>, what grew, shrank, appeared or vanished`,
+              help: {
+                command: `npx nx run <project>:${reportTarget} --help`,
+                example: { options: { compare: 'previous/dist', html: true } },
+              },
+            },
+          },
+        }
+      : {}),
     [cleanTarget]: {
       executor: 'stigmer:clean-binary',
       cache: false,

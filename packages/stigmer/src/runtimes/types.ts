@@ -2,6 +2,7 @@ import type { CreateDependenciesContext, GeneratorCallback, RawProjectGraphDepen
 import type { Progress } from '../utils/progress';
 import type { IgnoreEntry } from '../utils/gitignore';
 import type { WorkspaceFiles } from '../utils/workspace-files';
+import type { RuntimeReport } from '../report/types';
 
 /** A runtime's id: the name of its folder under runtimes/ (python, node, go). */
 export type RuntimeId = string;
@@ -65,6 +66,17 @@ export interface BuildOutput {
   version: string;
   /** Versions of the tools that built it, written into the manifest. */
   runtimeVersions: Record<string, string>;
+  /** What the runtime's report() needs from this build that it cannot read afterwards (esbuild's metafile, ...). */
+  reportInput?: unknown;
+}
+
+export interface ReportRequest {
+  project: ProjectRef;
+  spec: SpecInfo;
+  /** The binary just built (in the staging folder), the one for this machine. */
+  binary: BuiltBinary;
+  build: BuildOutput;
+  options: Record<string, unknown>;
 }
 
 export interface CheckResult {
@@ -193,6 +205,11 @@ export interface BinaryRuntime {
    * plus room for the service. Without it the budget is 100 MB.
    */
   defaultSizeBudgetMb?(request: VerifyRequest): Promise<number>;
+  /**
+   * What is inside a binary it built, item by item, each with its size in the binary and the package it belongs
+   * to (dist/<name>.report.json and .report.html). Optional: a runtime without it builds no report.
+   */
+  report?(request: ReportRequest): Promise<RuntimeReport>;
   /** Explains a failed run of the binary from its output (e.g. a module missing at run time), if it can. */
   diagnose?(output: string, spec: SpecInfo): string | undefined;
   /** Work files to remove in clean-binary (absolute paths). */

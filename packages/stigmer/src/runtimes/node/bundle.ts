@@ -19,6 +19,8 @@ export interface BundleResult {
   esbuildVersion: string;
   /** SEA asset key -> file: worker files the bundle writes out at start (see worker-files.ts). */
   assets: Record<string, string>;
+  /** esbuild's metafile of the main bundle: which input put how many bytes into it (the size report reads it). */
+  metafile: esbuild.Metafile;
 }
 
 /** Packages that find a native addon by name at run time, where the bundler cannot see it. */
@@ -77,7 +79,7 @@ export async function bundleEntry(request: BundleRequest): Promise<BundleResult>
     // Prepended as plain text: it must run before the bundle's first require of pino.
     await fs.writeFile(request.outfile, workerBootstrap(request.binaryName, overrides) + (await fs.readFile(request.outfile, 'utf8')));
   }
-  return { esbuildVersion: esbuild.version, assets };
+  return { esbuildVersion: esbuild.version, assets, metafile: main.metafile as esbuild.Metafile };
 }
 
 async function build(options: esbuild.BuildOptions, request: BundleRequest): Promise<esbuild.BuildResult> {

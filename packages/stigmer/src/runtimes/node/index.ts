@@ -15,6 +15,7 @@ import { resolutionFiles } from './workspace-imports';
 import { nodeImportDependencies } from './import-edges';
 import { proposeNodeSmokeRun, smokeOfSpec } from './smoke';
 import { unlistedPackageProject } from './unlisted-package';
+import { NodeReportInput, nodeReport } from './report';
 
 function esbuildVersion(): string {
   return (require('esbuild/package.json') as { version: string }).version;
@@ -118,6 +119,14 @@ export const nodeRuntime: BinaryRuntime = {
     Object.assign(assets, bundled.assets);
     progress.phase('runtime');
     const binaries = [];
+    // For the size report of this machine's binary: what went into it, measured while it is made.
+    const reportInput: NodeReportInput = {
+      engine: bun ? 'bun' : 'node',
+      runtimeVersion: bun ? BUN_VERSION : version,
+      metafile: bundled.metafile,
+      bundleSize: (await fs.stat(bundle)).size,
+      assets: Object.fromEntries(await Promise.all(Object.entries(assets).map(async ([key, file]) => [key, (await fs.stat(file)).size] as const))),
+    };
     if (bun) {
       refuseSeaAssetsForBun(spec, request.spec.specFile, Object.keys(bundled.assets));
       const hostBun = await bunExecutableFor(host, project.workspaceRoot);
@@ -126,6 +135,7 @@ export const nodeRuntime: BinaryRuntime = {
         progress.phase(`compile with bun (${platform})`);
         const output = path.join(request.stagingDir, seaBinaryName(spec, platform));
         await compileWithBun({ bundle, output, platform, hostBun, targetBun, workDir: request.stagingDir, log });
+        if (platform === platforms[0]) reportInput.runtimeSize = (await fs.stat(targetBun)).size;
         binaries.push({ path: output, ...manifestTarget(platform) });
       }
     } else {
@@ -135,7 +145,9 @@ export const nodeRuntime: BinaryRuntime = {
         const runtime = await nodeRuntimeFor(platform, version, project.workspaceRoot, host);
         progress.phase(`inject (${platform})`);
         const output = path.join(request.stagingDir, seaBinaryName(spec, platform));
-        const how = await makeSingleExecutable({ bundle, assets, runtime, blobNode, version, output, platform, strip: spec.strip !== false, codeCache: platform === host, workDir: request.stagingDir, log });
+        const how = await makeSingleExecutable({ bundle, assets, runtime, blobNode, version, output, platform, strip: spec.strip !== false, codeCache: platform === host, workDir: request.stagingDir, log, onSizes: (sizes) => {
+          if (platform === platforms[0]) Object.assign(reportInput, { runtimeSize: sizes.runtime, blobSize: sizes.blob });
+        } });
         log(`${path.basename(output)}: made with ${how === 'build-sea' ? `node ${version} --build-sea` : 'postject'}`);
         binaries.push({ path: output, ...manifestTarget(platform) });
       }
@@ -147,6 +159,7 @@ export const nodeRuntime: BinaryRuntime = {
       binaries,
       version: (request.options.version as string | undefined) ?? packageJson.version ?? '0.0.0',
       runtimeVersions: bun ? { bun: BUN_VERSION, esbuild: bundled.esbuildVersion } : { node: version, esbuild: bundled.esbuildVersion },
+      reportInput,
     };
   },
 
@@ -155,6 +168,8 @@ export const nodeRuntime: BinaryRuntime = {
     // node_modules, proves it.
     return [];
   },
+
+  report: nodeReport,
 
   diagnose(output, spec) {
     return diagnoseNodeRun(output, spec.specFile);

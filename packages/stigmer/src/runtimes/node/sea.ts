@@ -28,6 +28,8 @@ export interface SeaRequest {
   strip: boolean;
   /** Receives the tools' own output (postject, strip, node --build-sea): printed only with --verbose. */
   log: (line: string) => void;
+  /** Receives the size of the (stripped) runtime copy and of the blob (postject only), for the size report. */
+  onSizes?: (sizes: { runtime: number; blob?: number }) => void;
 }
 
 /** `node --build-sea` makes the executable in one step from Node 25.5 on (no postject, no LIEF in wasm). */
@@ -67,6 +69,7 @@ export async function makeSingleExecutable(request: SeaRequest): Promise<'build-
   };
   try {
     if (buildSea) {
+      request.onSizes?.({ runtime: (await fs.stat(copy)).size });
       await fs.writeJson(config, { ...seaConfig, executable: copy, output: request.output });
       const made = await runChecked(request.blobNode, [REPRODUCIBLE_SEED, '--build-sea', config], 'building the single executable (node --build-sea)', { cwd: request.workDir });
       logLines(request.log, made.stdout + made.stderr);
@@ -74,7 +77,9 @@ export async function makeSingleExecutable(request: SeaRequest): Promise<'build-
       await fs.writeJson(config, { ...seaConfig, output: blob });
       const wrote = await runChecked(request.blobNode, [REPRODUCIBLE_SEED, '--experimental-sea-config', config], 'writing the single-executable blob (node --experimental-sea-config)', { cwd: request.workDir });
       logLines(request.log, wrote.stdout + wrote.stderr);
-      await injectWithPostject(request.output, await fs.readFile(blob), macOS, request.log);
+      const blobData = await fs.readFile(blob);
+      request.onSizes?.({ runtime: (await fs.stat(copy)).size, blob: blobData.length });
+      await injectWithPostject(request.output, blobData, macOS, request.log);
     }
   } finally {
     await fs.remove(config);

@@ -17,6 +17,7 @@ import { binaryNameFromSpec, layoutOfSpec, looksLikePyInstallerSpec, smokePropos
 import { missingModuleHint, verifyPythonBinary } from './verify';
 import { pythonDependencies } from './graph-edges';
 import { pyprojectDetection } from './pyproject-projects';
+import { pythonReport } from './report';
 
 /** PyInstaller's work folder for a service: build/ beside its sources, kept between builds. */
 function workPath(project: ProjectRef): string {
@@ -168,10 +169,14 @@ export const pythonRuntime: BinaryRuntime = {
       binaries: [{ ...built, ...hostTarget() }],
       version: (options.version as string | undefined) ?? environment.metadata.version ?? '0.0.0',
       runtimeVersions: { python: environment.pythonVersion, pyinstaller: environment.pyinstallerVersion },
+      // The size report reads the binary with the PyInstaller and the distributions of this environment.
+      reportInput: { python: environment.python },
     };
   },
 
   verify: verifyPythonBinary,
+
+  report: pythonReport,
 
   diagnose: (output, spec) => missingModuleHint(output, spec.specFile),
 
