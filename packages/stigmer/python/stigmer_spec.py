@@ -6,6 +6,7 @@ run_pyinstaller.py, which lives in this folder (its folder is on sys.path).
 
 As a program (the service's interpreter runs it, so it sees the environment that builds):
   python stigmer_spec.py modules <distribution>...   -> JSON {distribution: {"modules": [...], "namespace": bool} | null}
+  python stigmer_spec.py applies <requirement>...    -> JSON {requirement: whether its marker holds here | null (unknown)}
 """
 import importlib.metadata
 import json
@@ -127,11 +128,29 @@ def entry_script(entry, service_dir, workpath):
     return launcher
 
 
+def marker_applies(requirement):
+    """Whether a PEP 508 requirement's marker holds in this interpreter (True without a marker), with the
+    `packaging` that PyInstaller depends on; None when it cannot be told."""
+    try:
+        try:
+            from packaging.requirements import Requirement
+        except ImportError:  # an environment without PyInstaller: pip's copy
+            from pip._vendor.packaging.requirements import Requirement
+
+        marker = Requirement(requirement).marker
+        return True if marker is None else bool(marker.evaluate({"extra": ""}))
+    except Exception:
+        return None
+
+
 def main(argv):
     if len(argv) >= 1 and argv[0] == "modules":
         json.dump({name: describe_distribution(name) for name in argv[1:]}, sys.stdout)
         return 0
-    print("usage: stigmer_spec.py modules <distribution>...", file=sys.stderr)
+    if len(argv) >= 1 and argv[0] == "applies":
+        json.dump({requirement: marker_applies(requirement) for requirement in argv[1:]}, sys.stdout)
+        return 0
+    print("usage: stigmer_spec.py modules <distribution>... | applies <requirement>...", file=sys.stderr)
     return 2
 
 

@@ -66,7 +66,10 @@ export interface BuildOutput {
 
 export interface CheckResult {
   name: string;
+  /** False fails test-binary. A check that could not be made is ok (it fails nothing) but says so with `notChecked`. */
   ok: boolean;
+  /** The check could not be made here (and `detail` says why): printed as "not checked", never as a pass. */
+  notChecked?: boolean;
   /** On failure: what failed and how to fix it, one line. */
   detail: string;
 }

@@ -57,6 +57,11 @@ describe('stigmer_spec.py', () => {
     expect(described.typing_extensions).toEqual({ modules: ['typing_extensions'], namespace: false });
   });
 
+  it("tells whether a requirement's marker holds in this interpreter", () => {
+    const result = spawnSync('python3', [helperScript('stigmer_spec.py'), 'applies', 'tomli; python_version < "3"', 'pyyaml>=6', 'uvloop; sys_platform == "' + process.platform + '"', 'not a requirement ;;'], { encoding: 'utf8' });
+    expect(JSON.parse(result.stdout)).toEqual({ 'tomli; python_version < "3"': false, 'pyyaml>=6': true, [`uvloop; sys_platform == "${process.platform}"`]: true, 'not a requirement ;;': null });
+  });
+
   it('says null for a distribution that is not installed, and modules_of skips it with a note', () => {
     expect(describeDistributions('not-installed')).toEqual({ 'not-installed': null });
     expect(python('import json, stigmer_spec; print(json.dumps(stigmer_spec.modules_of(["pyjwt", "not-installed"])))').trim()).toBe('["jwt"]');

@@ -62,8 +62,20 @@ describe('dependencyCheck', () => {
     expect(dependencyCheck('opentelemetry-sdk', { modules: ['opentelemetry.sdk'], namespace: true }, has, 'api.spec').ok).toBe(false);
   });
 
-  it('does not fail a declared distribution the environment does not install (an environment marker)', () => {
-    expect(dependencyCheck('tomli', null, has, 'api.spec')).toMatchObject({ ok: true });
+  it('reports a declared distribution its marker leaves out as not checked, never as a pass', () => {
+    const absent = { requirement: 'tomli>=2; python_version < "3.11"', applies: false, conditional: false, declaredIn: 'pyproject.toml' };
+    const check = dependencyCheck('tomli', null, has, 'api.spec', absent);
+    expect(check).toMatchObject({ ok: true, notChecked: true });
+    expect(check.detail).toContain('its marker "python_version < "3.11"" (pyproject.toml)');
+    // A Poetry condition stigmer does not evaluate (optional, python, platform): not checked either.
+    expect(dependencyCheck('uvloop', null, has, 'api.spec', { requirement: 'uvloop>=0.19', applies: true, conditional: true, declaredIn: 'pyproject.toml' })).toMatchObject({ ok: true, notChecked: true });
+  });
+
+  it('fails a declared distribution that should be installed and is not', () => {
+    const check = dependencyCheck('pyyaml', null, has, 'api.spec', { requirement: 'pyyaml>=6', applies: true, conditional: false, declaredIn: 'requirements.txt' });
+    expect(check.ok).toBe(false);
+    expect(check.notChecked).toBeUndefined();
+    expect(check.detail).toBe('dependency pyyaml is declared in requirements.txt but not installed in the build environment, so the binary cannot hold it: install it (update the lock if it lacks pyyaml) and build again.');
   });
 });
 

@@ -6,6 +6,7 @@ import { diskFiles, joinPath } from '../../utils/workspace-files';
 import type { CheckResult, ProjectRef, VerifyRequest } from '../types';
 import { resolvePythonEnvironment } from './environment';
 import { findLocalPackages, LocalPackages } from './local-packages';
+import type { PythonDependency } from './project-metadata';
 import { helperScript } from './pyinstaller';
 import { DEFAULT_EXCLUDES, entryOfSpec } from './spec-file';
 
@@ -61,7 +62,13 @@ export async function verifyPythonBinary(request: VerifyRequest): Promise<CheckR
   const packaged = [...new Set(metadata.dependencies.filter((d) => !d.localPath).map((d) => d.name))];
   if (packaged.length) {
     const described = await describeDistributions(environment.python, packaged);
-    for (const name of packaged) checks.push(dependencyCheck(name, described[name], has, spec.specFile));
+    const absent = metadata.dependencies.filter((d) => !d.localPath && !described[d.name]);
+    const applies = absent.length ? await markersApply(environment.python, absent.map((d) => d.requirement ?? d.name)) : {};
+    for (const name of packaged) {
+      const declared = metadata.dependencies.find((d) => d.name === name && !d.localPath) as PythonDependency;
+      const absence = described[name] ? undefined : { requirement: declared.requirement ?? name, applies: applies[declared.requirement ?? name] ?? null, conditional: declared.conditional === true, declaredIn: declared.declaredIn ?? 'pyproject.toml' };
+      checks.push(dependencyCheck(name, described[name], has, spec.specFile, absence));
+    }
   }
 
   if (options.trace !== false) {
@@ -106,9 +113,18 @@ function packageCheck(kind: string, local: LocalPackages, has: (m: string) => bo
  * (langgraph, opentelemetry-*) is inside when part of it is: which of its modules the service really
  * imports is the import trace's job, not a demand for every subpackage it ships.
  */
-export function dependencyCheck(name: string, described: DistributionModules[string] | undefined, has: (m: string) => boolean, specFile: string): CheckResult {
+export function dependencyCheck(name: string, described: DistributionModules[string] | undefined, has: (m: string) => boolean, specFile: string, absence?: DependencyAbsence): CheckResult {
   if (!described) {
-    return { name: `dependency ${name}`, ok: true, detail: `not installed in the build environment (an environment marker?): nothing of it to check` };
+    // Not installed: nothing of it can be looked for. That is fine only where its declaration says it may be absent.
+    const marker = absence?.requirement.includes(';') ? absence.requirement.slice(absence.requirement.indexOf(';') + 1).trim() : undefined;
+    const where = absence?.declaredIn ?? 'its declaration';
+    if (absence?.applies === false) {
+      return { name: `dependency ${name}`, ok: true, notChecked: true, detail: `not installed in the build environment, as its marker "${marker}" (${where}) says for this platform and Python, so the binary holds none of it` };
+    }
+    if (absence?.conditional || (marker && absence?.applies !== true)) {
+      return { name: `dependency ${name}`, ok: true, notChecked: true, detail: `not installed in the build environment; ${where} declares it under a condition (optional, python or platform) that stigmer does not evaluate, so the binary holds none of it` };
+    }
+    return { name: `dependency ${name}`, ok: false, detail: `dependency ${name} is declared in ${where} but not installed in the build environment, so the binary cannot hold it: install it (update the lock if it lacks ${name}) and build again.` };
   }
   const inside = described.modules.filter(has);
   const missing = described.modules.filter((m) => !has(m));
@@ -120,6 +136,22 @@ export function dependencyCheck(name: string, described: DistributionModules[str
   return missing.length
     ? { name: `dependency ${name}`, ok: false, detail: `dependency ${name} (import ${missing.join(', ')}) is not in the binary: add "${name}" to the distributions of ${specFile} (or ${missing.map((m) => `'${m}'`).join(', ')} to hiddenimports).` }
     : { name: `dependency ${name}`, ok: true, detail: `import ${described.modules.join(', ')} inside` };
+}
+
+/** Why a declared distribution may be absent from the build environment. */
+export interface DependencyAbsence {
+  requirement: string;
+  /** Whether its PEP 508 marker holds in the build environment (true without one); null when it could not be told. */
+  applies: boolean | null;
+  /** Declared with a condition the requirement does not carry (Poetry's optional, python, platform keys). */
+  conditional: boolean;
+  declaredIn: string;
+}
+
+/** Requirement -> whether its marker holds in the environment's interpreter. */
+async function markersApply(python: string, requirements: string[]): Promise<Record<string, boolean | null>> {
+  const result = await run(python, [helperScript('stigmer_spec.py'), 'applies', ...requirements]);
+  return result.exitCode === 0 ? (JSON.parse(result.stdout) as Record<string, boolean | null>) : {};
 }
 
 /** Distribution -> modules, from installed metadata, asked of the environment's own interpreter. */
