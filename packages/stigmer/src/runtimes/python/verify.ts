@@ -161,18 +161,20 @@ export async function describeDistributions(python: string, names: string[]): Pr
   return JSON.parse(result.stdout) as DistributionModules;
 }
 
-interface TraceCommand {
+export interface TraceCommand {
   label: 'smoke' | 'traceCommand';
   argv: string[];
   /** Smoke: every module from site-packages counts. A configured command (tests): only packages the binary holds part of. */
   strict: boolean;
 }
 
-interface TraceResult {
+export interface TraceResult {
   exitCode: number | null;
   timedOut: boolean;
   output: string;
   modules: Record<string, TracedModule>;
+  /** The command's own (first) Python process left a record: without one the trace checked nothing. */
+  topRecorded: boolean;
 }
 
 /** The service's entry, run by its own interpreter: a script, or a console-script entry `package.module:function`. */
@@ -183,6 +185,31 @@ export function entryCommand(python: string, project: ProjectRef, entry: string,
     return [python, '-c', `import sys\nfrom ${script[1]} import ${head}\nsys.exit(${script[2]}())`, ...args];
   }
   return [python, path.join(project.absRoot, entry), ...args];
+}
+
+/**
+ * Every process's record in the recorder's folder (python/import_trace/sitecustomize.py): <pid>.jsonl with a
+ * first line {pid, top, argv}, one {name, file, kind} line per module as it was imported, and {modules} at exit.
+ * A process killed before its exit still counts with what it appended.
+ */
+export async function readImportRecords(folder: string): Promise<{ modules: Record<string, TracedModule>; topRecorded: boolean }> {
+  const modules: Record<string, TracedModule> = {};
+  let topRecorded = false;
+  for (const file of (await fs.readdir(folder)).filter((f) => f.endsWith('.jsonl'))) {
+    const lines = (await fs.readFile(path.join(folder, file), 'utf8')).split('\n');
+    for (const line of lines) {
+      let record: { top?: boolean; name?: string; file?: string; kind?: TracedModule['kind']; modules?: Record<string, TracedModule> };
+      try {
+        record = JSON.parse(line);
+      } catch {
+        continue; // an empty last line, or one cut off by a kill
+      }
+      if (record.top === true) topRecorded = true;
+      if (record.name && record.file && record.kind) modules[record.name] = { file: record.file, kind: record.kind };
+      if (record.modules) Object.assign(modules, record.modules);
+    }
+  }
+  return { modules, topRecorded };
 }
 
 /** Runs a command with stigmer's import recorder (a sitecustomize on a private PYTHONPATH); collects every process's modules. */
@@ -202,12 +229,8 @@ async function traceImports(command: TraceCommand, project: ProjectRef, sourceRo
       },
       timeoutMs: ((options.timeout as number | undefined) ?? 60) * 1000 * (command.label === 'traceCommand' ? 5 : 1),
     });
-    const modules: Record<string, TracedModule> = {};
-    for (const file of await fs.readdir(output)) {
-      const recorded = (await fs.readJson(path.join(output, file)).catch(() => ({ modules: {} }))) as { modules: Record<string, TracedModule> };
-      Object.assign(modules, recorded.modules);
-    }
-    return { exitCode: result.exitCode, timedOut: result.timedOut, output: `${result.stdout}\n${result.stderr}`, modules };
+    const { modules, topRecorded } = await readImportRecords(output);
+    return { exitCode: result.exitCode, timedOut: result.timedOut, output: `${result.stdout}\n${result.stderr}`, modules, topRecorded };
   } finally {
     await fs.remove(output);
   }
@@ -240,11 +263,15 @@ export function missingFromTrace(modules: Record<string, TracedModule>, has: (m:
     .sort();
 }
 
-function traceChecks(command: TraceCommand, result: TraceResult, missing: string[], specFile: string, project: ProjectRef): CheckResult[] {
+export function traceChecks(command: TraceCommand, result: TraceResult, missing: string[], specFile: string, project: ProjectRef): CheckResult[] {
   const shown = command.argv.map((a, i) => (i === 0 ? path.basename(a) : path.isAbsolute(a) ? path.relative(project.absRoot, a) : a.replace(/\n/g, '; '))).join(' ');
   const name = `import trace (${command.label === 'smoke' ? 'smoke command' : 'traceCommand'})`;
   if (result.timedOut) {
     return [{ name, ok: false, detail: `"${shown}" did not exit in time in the service's environment, so its imports are unknown: set test-binary "args" (or "traceCommand") to a command that exits, or "trace": false.` }];
+  }
+  if (!result.topRecorded) {
+    // Without a record of the command's own process nothing was traced: "imported 0 modules" would be a false pass.
+    return [{ name, ok: false, detail: `"${shown}" left no import record, so its imports are unknown (it started no Python, or one that skips sitecustomize: -I, -S, or a PYTHONPATH of its own): make the ${command.label === 'smoke' ? 'entry' : 'traceCommand'} run the service's Python directly (["python", ...]), or set "trace": false.` }];
   }
   // One line per module, up to a screenful; --update adds them all from build/<binary>.missing-imports.json.
   const checks: CheckResult[] = missing.slice(0, MAX_LISTED).map((module) => ({
