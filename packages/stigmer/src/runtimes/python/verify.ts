@@ -8,7 +8,7 @@ import { resolvePythonEnvironment } from './environment';
 import { findLocalPackages, LocalPackages } from './local-packages';
 import type { PythonDependency } from './project-metadata';
 import { helperScript } from './pyinstaller';
-import { DEFAULT_EXCLUDES, entryOfSpec } from './spec-file';
+import { entryOfSpec } from './spec-file';
 
 interface ArchiveContents {
   entries: string[];
@@ -76,16 +76,18 @@ export async function verifyPythonBinary(request: VerifyRequest): Promise<CheckR
     const entry = entryOfSpec(specText);
     const commands: TraceCommand[] = [];
     // The smoke command runs where the smoke run does: "smoke": false (a binary that needs a server) skips both.
-    if (entry && options.smoke !== false) commands.push({ label: 'smoke', argv: entryCommand(environment.python, project, entry, (options.args as string[] | undefined) ?? []), strict: true });
+    if (entry && options.smoke !== false) commands.push({ label: 'smoke', argv: entryCommand(environment.python, project, entry, (options.args as string[] | undefined) ?? []) });
     const traceCommand = options.traceCommand as string[] | undefined;
     if (traceCommand?.length) {
-      commands.push({ label: 'traceCommand', argv: traceCommand[0] === 'python' ? [environment.python, ...traceCommand.slice(1)] : traceCommand, strict: false });
+      commands.push({ label: 'traceCommand', argv: traceCommand[0] === 'python' ? [environment.python, ...traceCommand.slice(1)] : traceCommand });
     }
     const sourceRoots = [project.absRoot, ...locals.map((l) => path.join(project.workspaceRoot, l.importRoot))];
     const missing = new Set<string>();
     for (const command of commands) {
       const result = await traceImports(command, project, sourceRoots, options);
-      const lacking = missingFromTrace(result.modules, has, sourceRoots, command.strict);
+      // A configured command's own tools (pytest, its plugins and what they require) are not the service's.
+      const tools = command.label === 'traceCommand' ? await testToolFiles(environment.python, packaged, command.argv) : new Set<string>();
+      const lacking = missingFromTrace(result.modules, has, sourceRoots, tools);
       lacking.forEach((m) => missing.add(m));
       checks.push(...traceChecks(command, result, lacking, spec.specFile, project));
     }
@@ -154,6 +156,16 @@ async function markersApply(python: string, requirements: string[]): Promise<Rec
   return result.exitCode === 0 ? (JSON.parse(result.stdout) as Record<string, boolean | null>) : {};
 }
 
+/**
+ * The files of the distributions a traced command brings itself (the tool that a word of it names, as a console
+ * script or a `-m` module, its plugins and their requirements) less what the service's runtime needs.
+ */
+export async function testToolFiles(python: string, runtime: string[], argv: string[]): Promise<Set<string>> {
+  const result = await run(python, [helperScript('stigmer_spec.py'), 'tooling', ...runtime, '--', ...argv]);
+  if (result.exitCode !== 0) throw new Error(`stigmer_spec.py tooling failed with ${python}: ${lastLines(result.stderr, 2)}`);
+  return new Set((JSON.parse(result.stdout) as { files: string[] }).files);
+}
+
 /** Distribution -> modules, from installed metadata, asked of the environment's own interpreter. */
 export async function describeDistributions(python: string, names: string[]): Promise<DistributionModules> {
   const result = await run(python, [helperScript('stigmer_spec.py'), 'modules', ...names]);
@@ -164,8 +176,6 @@ export async function describeDistributions(python: string, names: string[]): Pr
 export interface TraceCommand {
   label: 'smoke' | 'traceCommand';
   argv: string[];
-  /** Smoke: every module from site-packages counts. A configured command (tests): only packages the binary holds part of. */
-  strict: boolean;
 }
 
 export interface TraceResult {
@@ -238,16 +248,18 @@ async function traceImports(command: TraceCommand, project: ProjectRef, sourceRo
 
 const MAX_LISTED = 15;
 const TEST_FILE = /(^|\/)(tests?|testing)\/|(^|\/)(test_[^/]*|[^/]*_test|conftest)\.py$/;
-const HARNESS = new Set(['sitecustomize', 'usercustomize', ...DEFAULT_EXCLUDES]);
+/** The recorder itself (and a user's usercustomize): never the service's. */
+const HARNESS = new Set(['sitecustomize', 'usercustomize']);
 
 /**
  * The traced modules the binary lacks. The standard library is left out: PyInstaller follows its static
  * imports itself, and in a traced run most stdlib imports come from the interpreter, the test runner or the
  * recorder, not from the service (noise, not findings). Sources count when they are the service's or its
- * local libraries' (tests excluded); installed packages count in the smoke run, and in a configured
- * command (tests) only where the binary holds part of the package (test-only tools are not the service's).
+ * local libraries' (tests excluded); every installed module counts, whatever its name (a declared pandas, a
+ * driver loaded by name), except the files of the traced command's own tools (`toolFiles`, from the
+ * distributions it brings: pytest and what it requires).
  */
-export function missingFromTrace(modules: Record<string, TracedModule>, has: (m: string) => boolean, sourceRoots: string[], strict: boolean): string[] {
+export function missingFromTrace(modules: Record<string, TracedModule>, has: (m: string) => boolean, sourceRoots: string[], toolFiles: Set<string> = new Set()): string[] {
   const under = (file: string) => sourceRoots.find((root) => file === root || file.startsWith(root + path.sep));
   return Object.entries(modules)
     .filter(([name, module]) => {
@@ -257,7 +269,7 @@ export function missingFromTrace(modules: Record<string, TracedModule>, has: (m:
         const root = under(module.file);
         return root !== undefined && !TEST_FILE.test(path.relative(root, module.file).split(path.sep).join('/'));
       }
-      return strict || has(name.split('.')[0]);
+      return !toolFiles.has(module.file);
     })
     .map(([name]) => name)
     .sort();
