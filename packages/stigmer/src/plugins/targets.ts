@@ -71,6 +71,7 @@ export function createBinaryTargets(
         '{projectRoot}/.gitignore',
         '{workspaceRoot}/.gitignore',
         ...(context.runtimeInputs.checkedFiles ?? []),
+        ...(context.runtimeInputs.testInputs ?? []),
         ...context.runtimeInputs.extraFiles,
         { externalDependencies: [] },
         toolchain,

@@ -96,7 +96,7 @@ export interface GenerateSpecRequest {
 
 /** The target inputs a runtime adds to build-binary beyond the project's own sources. */
 export interface RuntimeInputs {
-  /** File patterns excluded from the project's sources (tests, caches, environments). */
+  /** File patterns excluded from the project's sources: only what the binary never holds (tests folders, caches, environments). */
   excludedSources: string[];
   /** Cheap commands whose output identifies the toolchain (version, platform, arch). */
   toolchainCommand: string;
@@ -104,6 +104,8 @@ export interface RuntimeInputs {
   extraFiles: string[];
   /** Files test-binary's checks read besides the spec (dependency declarations and locks). */
   checkedFiles?: string[];
+  /** Files a test-binary trace command (the service's tests) runs, which the binary does not hold. */
+  testInputs?: string[];
 }
 
 /**

@@ -69,6 +69,21 @@ async function builtBinary(request: BuildRequest): Promise<{ path: string; layou
   return { path: archive, layout: 'onedir', entrypoint };
 }
 
+/** The tests folders beside the packages (outside them): no spec bundles them. */
+const PYTHON_TEST_FOLDERS = ['{projectRoot}/tests/**/*', '{projectRoot}/test/**/*'];
+/** Environments, caches and tool state in the project folder (dist/ and build/ are left out for every runtime). */
+const PYTHON_WORK_FOLDERS = [
+  '{projectRoot}/.venv/**/*',
+  '{projectRoot}/**/__pycache__/**/*',
+  '{projectRoot}/.pytest_cache/**/*',
+  '{projectRoot}/.mypy_cache/**/*',
+  '{projectRoot}/.ruff_cache/**/*',
+  '{projectRoot}/.tox/**/*',
+  '{projectRoot}/.nox/**/*',
+  '{projectRoot}/htmlcov/**/*',
+  '{projectRoot}/.coverage',
+];
+
 /** Python services, bundled by PyInstaller from the service's .spec file. */
 export const pythonRuntime: BinaryRuntime = {
   id: 'python',
@@ -93,18 +108,18 @@ export const pythonRuntime: BinaryRuntime = {
 
   inputs(projectRoot, exists, pluginOptions, workspaceRoot) {
     return {
-      excludedSources: [
-        '{projectRoot}/tests/**/*',
-        '{projectRoot}/test/**/*',
+      // Only what the binary never holds: the spec bundles every module of a package (pkg/test_mode.py) and the
+      // data files it names (prompts/system.md), so no name pattern inside the sources is left out.
+      excludedSources: [...PYTHON_TEST_FOLDERS, ...PYTHON_WORK_FOLDERS],
+      // What a traceCommand (the service's tests) runs and reads: test-binary re-runs when a test changes.
+      testInputs: [
+        ...PYTHON_TEST_FOLDERS,
         '{projectRoot}/**/test_*.py',
         '{projectRoot}/**/*_test.py',
         '{projectRoot}/**/conftest.py',
-        '{projectRoot}/**/*.md',
-        '{projectRoot}/.venv/**/*',
-        '{projectRoot}/**/__pycache__/**/*',
-        '{projectRoot}/.pytest_cache/**/*',
-        '{projectRoot}/.mypy_cache/**/*',
-        '{projectRoot}/.ruff_cache/**/*',
+        '{projectRoot}/pytest.ini',
+        '{projectRoot}/tox.ini',
+        '{projectRoot}/setup.cfg',
       ],
       // The version, OS and machine of the interpreter that really builds (python option, Poetry's or uv's
       // environment, else python3), from a node script of the plugin: a binary built by 3.11 on linux/x86_64
