@@ -79,9 +79,9 @@ function createNodesForSpec(specPath: string, options: StigmerPluginOptions, con
     return {};
   }
   const namedInputs = context.nxJsonConfiguration.namedInputs ?? {};
-  // A python option on the project's own build target is the interpreter that builds: the key must probe it too.
-  const projectPython = buildTargetPython(path.join(context.workspaceRoot, projectRoot, 'project.json'), options.buildTargetName ?? 'build-binary');
-  const inputOptions = { ...options, ...(projectPython ? { python: projectPython } : {}) } as Record<string, unknown>;
+  // The options that choose the interpreter (python, environment), as Nx will merge them for the executor: the key must probe the same.
+  const keyVariants = buildKeyVariants(context, projectRoot, options);
+  const inputOptions = { ...options, keyVariants } as Record<string, unknown>;
   const targets = createBinaryTargets(
     found.runtime,
     found.spec,
@@ -104,18 +104,37 @@ function createNodesForSpec(specPath: string, options: StigmerPluginOptions, con
   };
 }
 
+type KeyOptions = { python?: string; environment?: string };
+type TargetLike = { options?: Record<string, unknown>; configurations?: Record<string, Record<string, unknown>> } | undefined;
+
+function keyOptions(options: Record<string, unknown> | undefined): KeyOptions {
+  const picked: KeyOptions = {};
+  if (typeof options?.python === 'string' && options.python) picked.python = options.python;
+  if (typeof options?.environment === 'string' && options.environment) picked.environment = options.environment;
+  return picked;
+}
+
 /**
- * The "python" option of the build target in a project.json, if any. Nx merges it over the inferred target's
- * options for the executor, but the runtime input string stays the one inferred here, so it is read here.
+ * The python and environment options build-binary runs with, as Nx merges them: the plugin's python option,
+ * nx.json targetDefaults (by executor, then by target name), then the project.json target; once for the target's
+ * options and once more for each of its configurations. Nx merges project.json over the inferred target for the
+ * executor, but the runtime input string stays the one inferred here, so they are read here.
  */
-function buildTargetPython(projectJson: string, buildTargetName: string): string | undefined {
-  let python: unknown;
+export function buildKeyVariants(context: CreateNodesContextV2, projectRoot: string, options: StigmerPluginOptions): KeyOptions[] {
+  const buildTargetName = options.buildTargetName ?? 'build-binary';
+  let project: TargetLike;
   try {
-    python = JSON.parse(fs.readFileSync(projectJson, 'utf8'))?.targets?.[buildTargetName]?.options?.python;
+    project = JSON.parse(fs.readFileSync(path.join(context.workspaceRoot, projectRoot, 'project.json'), 'utf8'))?.targets?.[buildTargetName];
   } catch {
     // no project.json, or not JSON (Nx reports that itself)
   }
-  return typeof python === 'string' && python ? python : undefined;
+  const targetDefaults = (context.nxJsonConfiguration.targetDefaults ?? {}) as Record<string, TargetLike>;
+  const layers: TargetLike[] = [{ options: options.python ? { python: options.python } : {} }, targetDefaults['stigmer:build-binary'], targetDefaults[buildTargetName], project];
+  const base = Object.assign({}, ...layers.map((layer) => keyOptions(layer?.options))) as KeyOptions;
+  const names = [...new Set(layers.flatMap((layer) => Object.keys(layer?.configurations ?? {})))].sort();
+  const variants = [base, ...names.map((name) => Object.assign({}, base, ...layers.map((layer) => keyOptions(layer?.configurations?.[name]))) as KeyOptions)];
+  const unique = new Map(variants.map((variant) => [JSON.stringify(variant), variant]));
+  return [...unique.values()];
 }
 
 function serviceName(workspaceRoot: string, projectRoot: string): string {

@@ -5,7 +5,7 @@ export interface StigmerPluginOptions {
   buildTargetName?: string;
   testTargetName?: string;
   cleanTargetName?: string;
-  /** Python used for the toolchain part of the cache key (default python3). */
+  /** The default python option of build-binary and test-binary (the cache key probes it too); project.json overrides it. */
   python?: string;
 }
 
@@ -32,11 +32,13 @@ export function createBinaryTargets(
   const binaries = spec.binaryFiles.map((file) => `{projectRoot}/dist/${file}`);
   const toolchain = { runtime: context.runtimeInputs.toolchainCommand };
   const technologies = runtime.technologies;
+  // The plugin's python option is the default interpreter of Python builds (and what their key probes).
+  const python = runtime.id === 'python' && options.python ? { python: options.python } : {};
   return {
     [buildTarget]: {
       executor: 'stigmer:build-binary',
       cache: true,
-      options: { spec: spec.specFile },
+      options: { spec: spec.specFile, ...python },
       inputs: [
         '{projectRoot}/**/*',
         '!{projectRoot}/dist/**/*',
@@ -63,7 +65,7 @@ export function createBinaryTargets(
       cache: true,
       dependsOn: [buildTarget],
       // The smoke run the spec proposes (args, expectedOutput); project.json options still override it.
-      options: { spec: spec.specFile, ...(spec.smoke ?? {}) },
+      options: { spec: spec.specFile, ...python, ...(spec.smoke ?? {}) },
       // Keyed on the binary build-binary produced (not on the sources), plus what the checks read.
       inputs: [
         { dependentTasksOutputFiles: '**/*', transitive: false },

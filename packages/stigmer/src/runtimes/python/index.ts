@@ -12,7 +12,7 @@ import { resolvePythonEnvironment } from './environment';
 import { generatePythonSpec } from './generate';
 import { LOCK_FILES, PythonProjectMetadata } from './project-metadata';
 import { pyInstallerCacheDir, runPyInstaller } from './pyinstaller';
-import { toolchainKeyCommand } from './toolchain-key';
+import { KeyVariant, toolchainKeyCommand } from './toolchain-key';
 import { binaryNameFromSpec, layoutOfSpec, looksLikePyInstallerSpec, smokeProposalOf, unknownLayoutOf } from './spec-file';
 import { missingModuleHint, verifyPythonBinary } from './verify';
 
@@ -121,10 +121,11 @@ export const pythonRuntime: BinaryRuntime = {
         '{projectRoot}/tox.ini',
         '{projectRoot}/setup.cfg',
       ],
-      // The version, OS and machine of the interpreter that really builds (python option, Poetry's or uv's
-      // environment, else python3), from a node script of the plugin: a binary built by 3.11 on linux/x86_64
-      // is no hit for 3.12 or macOS. The plugin version is printed too, so upgrading stigmer rebuilds.
-      toolchainCommand: toolchainKeyCommand(projectRoot, pluginOptions.python as string | undefined),
+      // The version, OS and machine of the interpreter that really builds (python and environment options of the
+      // target and its configurations, Poetry's or uv's environment, else python3), from a node script of the
+      // plugin: a binary built by 3.11 on linux/x86_64 is no hit for 3.12 or macOS. The plugin version is printed
+      // too, so upgrading stigmer rebuilds.
+      toolchainCommand: toolchainKeyCommand(projectRoot, (pluginOptions.keyVariants as KeyVariant[] | undefined) ?? (pluginOptions.python as string | undefined)),
       // test-binary compares the binary with what the service declares and locks.
       checkedFiles: ['{projectRoot}/pyproject.toml', '{projectRoot}/requirements*.txt', '{projectRoot}/requirements*.in', ...LOCK_FILES.map((file) => `{projectRoot}/${file}`)],
       // Workspace-level locks (uv workspaces, a shared Poetry lock) decide the service's dependencies too.
