@@ -144,6 +144,9 @@ describe('monorepo: graph, affected and shared cache (e2e)', () => {
       expect(fs.existsSync(path.join(b, 'services/agent-runner/build'))).toBe(false);
       const rebuilt = nx(b, ['run', 'agent-runner:build-binary', '--skip-nx-cache']);
       expect(rebuilt.output).toContain('[stigmer] analyse');
+      // From the example's committed poetry.lock (no Poetry on PATH): the versions A built with, not ranges resolved again.
+      expect(rebuilt.output).toMatch(/installing the \d+ packages poetry\.lock pins/);
+      expect(rebuilt.output).not.toContain('are not pinned');
       expect(fs.existsSync(path.join(b, '.stigmer', 'venvs', 'agent-runner', '.stigmer-stamp'))).toBe(true);
       const sha256 = (clone: string) => createHash('sha256').update(fs.readFileSync(path.join(clone, 'services/agent-runner/dist/agent-runner'))).digest('hex');
       expect(sha256(b)).toBe(sha256(a));
