@@ -45,6 +45,7 @@ describe('Python agent stack → one binary (e2e)', () => {
     const spec = ws.read(specPath);
     expect(spec).toMatch(/distributions = \[\n\s+"temporalio",\n\s+"langgraph",\n\s+"langchain-core",/);
     expect(spec).toContain('hookspath=[stigmer_spec.HOOKS_DIR],');
+    expect(spec).not.toContain('"tiktoken"'); // a library's dependency: the hook, not the distributions list, brings its plugins
     expect(spec).toContain('# stigmer-test: {"args":["--version"],"expectedOutput":"1\\\\.4\\\\.0"}');
     expect(spec).toMatch(/for package in \[\n\s+"agent_stack",\n\s+"agent_rpc",\n\]/);
     const project = JSON.parse(ws.mustNx(['show', 'project', 'agent-stack', '--json']).stdout);
@@ -71,6 +72,8 @@ describe('Python agent stack → one binary (e2e)', () => {
         grpc: 'echo ping',
         http: 'http ok',
         tokens: 'agent+pkce43',
+        // tiktoken's encoding plugins, which only stigmer's hook-tiktoken.py bundles (tiktoken comes in through agent-rpc).
+        encodings: 'cl100k_base,o200k_base',
         redis: 'sync-value',
       });
     } finally {

@@ -6,6 +6,10 @@ run_pyinstaller.py, which lives in this folder (its folder is on sys.path).
 
 As a program (the service's interpreter runs it, so it sees the environment that builds):
   python stigmer_spec.py modules <distribution>...   -> JSON {distribution: {"modules": [...], "namespace": bool} | null}
+  python stigmer_spec.py applies <requirement>...    -> JSON {requirement: whether its marker holds here | null (unknown)}
+  python stigmer_spec.py tooling <runtime distribution>... -- <command word>...
+                                                     -> JSON {"distributions": [...], "files": [...]}: what a traced
+                                                        command's own tools install (see test_tool_files)
 """
 import importlib.metadata
 import json
@@ -127,11 +131,99 @@ def entry_script(entry, service_dir, workpath):
     return launcher
 
 
+def marker_applies(requirement):
+    """Whether a PEP 508 requirement's marker holds in this interpreter (True without a marker), with the
+    `packaging` that PyInstaller depends on; None when it cannot be told."""
+    try:
+        try:
+            from packaging.requirements import Requirement
+        except ImportError:  # an environment without PyInstaller: pip's copy
+            from pip._vendor.packaging.requirements import Requirement
+
+        marker = Requirement(requirement).marker
+        return True if marker is None else bool(marker.evaluate({"extra": ""}))
+    except Exception:
+        return None
+
+
+def _canonical(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _parse_requirement(text):
+    try:
+        try:
+            from packaging.requirements import Requirement
+        except ImportError:  # an environment without PyInstaller: pip's copy
+            from pip._vendor.packaging.requirements import Requirement
+        return Requirement(text)
+    except Exception:
+        return None
+
+
+def _closure(names):
+    """The installed distributions `names` need, themselves included (Requires-Dist whose marker holds here)."""
+    found = {}
+    pending = list(names)
+    while pending:
+        name = _canonical(pending.pop())
+        if name in found:
+            continue
+        try:
+            distribution = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        found[name] = distribution
+        for text in distribution.requires or []:
+            requirement = _parse_requirement(text)
+            if requirement and (requirement.marker is None or requirement.marker.evaluate({"extra": ""})):
+                pending.append(requirement.name)
+    return found
+
+
+def test_tool_files(runtime, words):
+    """The distributions a traced command brings itself and the service does not need: the one that provides a
+    word of the command as a console script (pytest) or as a `-m` module (python -m pytest), its plugins (entry
+    points in a group named after it: pytest11) and everything they require, less what the service's runtime
+    distributions require. Their files are the test tools' own modules, which the binary need not hold."""
+    modules = {words[i + 1].split(".")[0] for i, word in enumerate(words[:-1]) if word == "-m"}
+    scripts = {os.path.basename(word) for word in words}
+    distributions = list(importlib.metadata.distributions())
+    tools = set()
+    for distribution in distributions:
+        name = distribution.metadata["Name"]
+        if not name:
+            continue
+        if any(ep.group == "console_scripts" and ep.name in scripts for ep in distribution.entry_points):
+            tools.add(_canonical(name))
+        elif modules and {parts[0].split(".")[0] for parts in _installed_files(distribution)} & modules:
+            tools.add(_canonical(name))
+    for distribution in distributions:
+        name = distribution.metadata["Name"]
+        if name and any(ep.group.startswith(tool) for tool in tools for ep in distribution.entry_points if ep.group != "console_scripts"):
+            tools.add(_canonical(name))
+    needed = set(_closure(runtime))
+    brought = {name: d for name, d in _closure(sorted(tools)).items() if name not in needed}
+    files = []
+    for distribution in brought.values():
+        for entry in distribution.files or []:
+            if entry.suffix in (".py", ".so", ".pyd"):
+                files.append(os.path.realpath(str(distribution.locate_file(entry))))
+    return {"distributions": sorted(brought), "files": sorted(files)}
+
+
 def main(argv):
     if len(argv) >= 1 and argv[0] == "modules":
         json.dump({name: describe_distribution(name) for name in argv[1:]}, sys.stdout)
         return 0
-    print("usage: stigmer_spec.py modules <distribution>...", file=sys.stderr)
+    if len(argv) >= 1 and argv[0] == "applies":
+        json.dump({requirement: marker_applies(requirement) for requirement in argv[1:]}, sys.stdout)
+        return 0
+    if len(argv) >= 1 and argv[0] == "tooling" and "--" in argv:
+        split = argv.index("--")
+        json.dump(test_tool_files(argv[1:split], argv[split + 1 :]), sys.stdout)
+        return 0
+    print("usage: stigmer_spec.py modules <distribution>... | applies <requirement>... | tooling <distribution>... -- <word>...", file=sys.stderr)
     return 2
 
 

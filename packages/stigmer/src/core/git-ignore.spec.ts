@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { gitIgnoreVerdicts, gitPaths } from './test';
+import { checkLine, gitIgnoreChecks, gitIgnoreVerdicts, gitPaths } from './test';
 
 describe('git-ignore check: path logic', () => {
   describe('with Windows paths (path.win32)', () => {
@@ -42,6 +42,25 @@ describe('git-ignore check: path logic', () => {
       expect(verdicts.map((v) => v.ok)).toEqual([true, false]);
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('git-ignore check outside a repository', () => {
+  it('says "not checked" and why, never ✔', async () => {
+    const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-norepo-'));
+    const saved = process.env.GIT_CEILING_DIRECTORIES;
+    process.env.GIT_CEILING_DIRECTORIES = os.tmpdir(); // a repository above the temporary folder does not count
+    try {
+      const project = { name: 'api', root: 'api', absRoot: path.join(workspace, 'api'), workspaceRoot: workspace };
+      const [check] = await gitIgnoreChecks(project, [path.join(workspace, 'api', 'dist', 'api')]);
+      expect(check).toMatchObject({ name: 'git ignore', ok: true, notChecked: true });
+      expect(checkLine(check)).toBe('  ○ git ignore: not checked: the workspace is not inside a git repository, so nothing shows that git ignores api/dist/api: once it is a repository, make sure its .gitignore ignores dist/ and build/.');
+      expect(checkLine({ name: 'size', ok: true, detail: '1 MB' })).toBe('  ✔ size: 1 MB');
+    } finally {
+      if (saved === undefined) delete process.env.GIT_CEILING_DIRECTORIES;
+      else process.env.GIT_CEILING_DIRECTORIES = saved;
+      fs.rmSync(workspace, { recursive: true, force: true });
     }
   });
 });

@@ -63,14 +63,13 @@ export async function testBinary(project: ProjectRef, options: TestBinaryOptions
     await fs.remove(runnable);
   }
   if (options.checkGitIgnore !== false) checks.push(...(await gitIgnoreChecks(project, [binaryPath, ...runtime.workFiles(project, spec).slice(0, 1)])));
-  for (const check of checks) {
-    (check.ok ? logger.info : logger.error)(`  ${check.ok ? '✔' : '✘'} ${check.name}: ${check.detail}`);
-  }
+  for (const check of checks) logCheck(check);
   const failed = checks.filter((c) => !c.ok);
   if (failed.length) {
     throw new StigmerError(`${failed.length} check${failed.length > 1 ? 's' : ''} failed; first: ${failed[0].detail}`);
   }
-  logger.info(`[stigmer] ${relative} passed ${checks.length} checks`);
+  const notChecked = checks.filter((c) => c.notChecked).length;
+  logger.info(`[stigmer] ${relative} passed ${checks.length - notChecked} checks${notChecked ? `; ${notChecked} not checked (see ○ above)` : ''}`);
   return checks;
 }
 
@@ -78,6 +77,16 @@ export async function testBinary(project: ProjectRef, options: TestBinaryOptions
 async function largestInReport(project: ProjectRef, spec: SpecInfo): Promise<string> {
   const report = await readReport(reportFiles(distDir(project), spec.binaryName).json).catch(() => undefined);
   return report?.packages.length ? `; largest packages: ${largestPackages(report, 5)} (see ${spec.binaryName}.report.html)` : '';
+}
+
+/** One line per check: ✔ passed, ✘ failed, ○ could not be checked here (never shown as a pass). */
+export function checkLine(check: CheckResult): string {
+  if (check.notChecked) return `  ○ ${check.name}: not checked: ${check.detail}`;
+  return `  ${check.ok ? '✔' : '✘'} ${check.name}: ${check.detail}`;
+}
+
+function logCheck(check: CheckResult): void {
+  (check.notChecked ? logger.warn : check.ok ? logger.info : logger.error)(checkLine(check));
 }
 
 /**
@@ -152,10 +161,13 @@ async function smokeRun(executable: string, folder: string, relative: string, ru
   return { name: 'smoke run', ok: true, detail: `"${command}" exited ${expectedExitCode}${options.expectedOutput ? ` and matched /${options.expectedOutput}/` : ''} from a copy in an empty folder${proved}` };
 }
 
-/** git must ignore the outputs, or the next commit ships a 60 MB binary. Skipped outside a git repository. */
-async function gitIgnoreChecks(project: ProjectRef, paths: string[]): Promise<CheckResult[]> {
+/** git must ignore the outputs, or the next commit ships a 60 MB binary. Not checked outside a git repository. */
+export async function gitIgnoreChecks(project: ProjectRef, paths: string[]): Promise<CheckResult[]> {
   const inRepo = await run('git', ['rev-parse', '--is-inside-work-tree'], { cwd: project.workspaceRoot }).catch(() => undefined);
-  if (inRepo?.exitCode !== 0) return [{ name: 'git ignore', ok: true, detail: 'not a git repository: skipped' }];
+  if (inRepo?.exitCode !== 0) {
+    const why = inRepo ? 'the workspace is not inside a git repository' : 'git is not installed';
+    return [{ name: 'git ignore', ok: true, notChecked: true, detail: `${why}, so nothing shows that git ignores ${gitPaths(project.workspaceRoot, paths.slice(0, 1))[0]}: once it is a repository, make sure its .gitignore ignores dist/ and build/.` }];
+  }
   // --stdin -z: NUL-separated and never quoted (git quotes names with quotes or non-ASCII otherwise).
   const input = gitPaths(project.workspaceRoot, paths).map((rel) => `${rel}\0`).join('');
   const result = await run('git', ['check-ignore', '--stdin', '-z', '--no-index'], { cwd: project.workspaceRoot, input });

@@ -9,7 +9,7 @@ import type { StigmerPluginOptions } from './targets';
 const SPEC = `a = Analysis(["main.py"])\nexe = EXE(pyz, a.scripts, name="api")\n`;
 
 /** The project nodes the plugin infers for files written to a temporary workspace, by root. */
-async function inferredNodes(files: Record<string, string>, options: StigmerPluginOptions = {}): Promise<Record<string, { name?: string; targets?: Record<string, unknown> }>> {
+async function inferredNodes(files: Record<string, string>, options: StigmerPluginOptions = {}, nxJson: CreateNodesContextV2['nxJsonConfiguration'] = {}): Promise<Record<string, { name?: string; targets?: Record<string, unknown> }>> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-plugin-'));
   try {
     for (const [file, content] of Object.entries(files)) {
@@ -18,7 +18,7 @@ async function inferredNodes(files: Record<string, string>, options: StigmerPlug
     }
     const [glob, create] = createNodes;
     const matched = Object.keys(files).filter((f) => minimatch(f, glob, { dot: true }));
-    const context: CreateNodesContextV2 = { workspaceRoot: root, nxJsonConfiguration: {} };
+    const context: CreateNodesContextV2 = { workspaceRoot: root, nxJsonConfiguration: nxJson };
     const results = await create(matched, options, context);
     const nodes: Record<string, { name?: string; targets?: Record<string, unknown> }> = {};
     for (const [, result] of results) {
@@ -140,5 +140,28 @@ describe('createNodes: the cache key follows the python option', () => {
     expect(keyCommand(unset['services/api'].targets?.['build-binary'])).toMatch(/ services\/api \/usr\/bin\/python3\.11$/);
     const none = await inferredNodes({ 'services/api/project.json': '{"name": "api"}', 'services/api/api.spec': SPEC });
     expect(keyCommand(none['services/api'].targets?.['build-binary'])).toMatch(/ services\/api$/);
+  });
+
+  it('reads the environment option, nx.json targetDefaults and every configuration, as Nx merges them for the build', async () => {
+    const project = JSON.stringify({
+      name: 'api',
+      targets: { 'build-binary': { options: { environment: 'managed' }, configurations: { py312: { python: '/opt/py312/bin/python', environment: 'interpreter' }, ci: {} } } },
+    });
+    const nodes = await inferredNodes(
+      { 'services/api/project.json': project, 'services/api/api.spec': SPEC },
+      {},
+      { targetDefaults: { 'build-binary': { options: { python: 'tools/py311/bin/python' }, configurations: { old: { python: 'python3.9' } } } } },
+    );
+    const command = keyCommand(nodes['services/api'].targets?.['build-binary']);
+    // The target's options (targetDefaults' python, the project's environment), then each distinct configuration.
+    expect(command).toMatch(/ services\/api '\{"python":"tools\/py311\/bin\/python","environment":"managed"\}' '\{"python":"python3\.9","environment":"managed"\}' '\{"python":"\/opt\/py312\/bin\/python","environment":"interpreter"\}'$/);
+    // targetDefaults keyed by the executor count too.
+    const byExecutor = await inferredNodes({ 'services/api/api.spec': SPEC }, {}, { targetDefaults: { 'stigmer:build-binary': { options: { python: '/opt/py/bin/python' } } } });
+    expect(keyCommand(byExecutor['services/api'].targets?.['build-binary'])).toMatch(/ services\/api \/opt\/py\/bin\/python$/);
+  });
+
+  it("passes the plugin's python option to the builds, so that build and key use the same interpreter", async () => {
+    const nodes = await inferredNodes({ 'services/api/api.spec': SPEC }, { python: '/usr/bin/python3.11' });
+    expect((nodes['services/api'].targets?.['build-binary'] as { options: unknown }).options).toEqual({ spec: 'api.spec', python: '/usr/bin/python3.11' });
   });
 });

@@ -78,9 +78,10 @@ function createNodesForSpec(specPath: string, options: StigmerPluginOptions, con
     return {};
   }
   const namedInputs = context.nxJsonConfiguration.namedInputs ?? {};
-  // Options of the project's own build target (an interpreter to build with, say) decide the toolchain the
-  // runtime's key must probe: Nx merges them over the inferred target's for the executor, not for the key.
-  const inputOptions = { ...options, ...buildTargetOptions(path.join(context.workspaceRoot, projectRoot, 'project.json'), options.buildTargetName ?? 'build-binary') } as Record<string, unknown>;
+  // The options that choose the runtime's toolchain (an interpreter, an environment kind), as Nx will merge them
+  // for the executor: the key must probe the same.
+  const keyVariants = buildKeyVariants(context, projectRoot, options, found.runtime.keyOptions ?? []);
+  const inputOptions = { ...options, keyVariants } as Record<string, unknown>;
   const targets = createBinaryTargets(
     found.runtime,
     found.spec,
@@ -103,16 +104,40 @@ function createNodesForSpec(specPath: string, options: StigmerPluginOptions, con
   };
 }
 
-/** The string options of the build target in a project.json, if any (none, or not JSON: nothing). */
-function buildTargetOptions(projectJson: string, buildTargetName: string): Record<string, string> {
-  let options: unknown;
+type KeyOptions = Record<string, string>;
+type TargetLike = { options?: Record<string, unknown>; configurations?: Record<string, Record<string, unknown>> } | undefined;
+
+function keyOptions(options: Record<string, unknown> | undefined, names: readonly string[]): KeyOptions {
+  const picked: KeyOptions = {};
+  for (const name of names) {
+    const value = options?.[name];
+    if (typeof value === 'string' && value) picked[name] = value;
+  }
+  return picked;
+}
+
+/**
+ * The options named by the runtime's `keyOptions` that build-binary runs with, as Nx merges them: the plugin's
+ * own options, nx.json targetDefaults (by executor, then by target name), then the project.json target; once for
+ * the target's options and once more for each of its configurations. Nx merges project.json over the inferred
+ * target for the executor, but the runtime input string stays the one inferred here, so they are read here.
+ */
+export function buildKeyVariants(context: CreateNodesContextV2, projectRoot: string, options: StigmerPluginOptions, names: readonly string[]): KeyOptions[] {
+  if (!names.length) return [{}];
+  const buildTargetName = options.buildTargetName ?? 'build-binary';
+  let project: TargetLike;
   try {
-    options = JSON.parse(fs.readFileSync(projectJson, 'utf8'))?.targets?.[buildTargetName]?.options;
+    project = JSON.parse(fs.readFileSync(path.join(context.workspaceRoot, projectRoot, 'project.json'), 'utf8'))?.targets?.[buildTargetName];
   } catch {
     // no project.json, or not JSON (Nx reports that itself)
   }
-  if (!options || typeof options !== 'object') return {};
-  return Object.fromEntries(Object.entries(options).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1] !== ''));
+  const targetDefaults = (context.nxJsonConfiguration.targetDefaults ?? {}) as Record<string, TargetLike>;
+  const layers: TargetLike[] = [{ options }, targetDefaults['stigmer:build-binary'], targetDefaults[buildTargetName], project];
+  const base = Object.assign({}, ...layers.map((layer) => keyOptions(layer?.options, names))) as KeyOptions;
+  const configurations = [...new Set(layers.flatMap((layer) => Object.keys(layer?.configurations ?? {})))].sort();
+  const variants = [base, ...configurations.map((name) => Object.assign({}, base, ...layers.map((layer) => keyOptions(layer?.configurations?.[name], names))) as KeyOptions)];
+  const unique = new Map(variants.map((variant) => [JSON.stringify(variant), variant]));
+  return [...unique.values()];
 }
 
 function serviceName(workspaceRoot: string, projectRoot: string): string {

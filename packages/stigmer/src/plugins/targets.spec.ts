@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as fs from 'fs-extra';
 import { pythonRuntime } from '../runtimes/python';
 import type { SpecInfo } from '../runtimes/types';
+import { minimatch } from 'minimatch';
 import { createBinaryTargets } from './targets';
 
 const spec: SpecInfo = { specFile: 'agent-runner.spec', binaryName: 'agent-runner', binaryFiles: ['agent-runner'] };
@@ -43,7 +44,6 @@ describe('createBinaryTargets', () => {
     expect(inputs).toContain('!{projectRoot}/dist/**/*');
     expect(inputs).toContain('!{projectRoot}/build/**/*');
     expect(inputs).toContain('!{projectRoot}/tests/**/*');
-    expect(inputs).toContain('!{projectRoot}/**/test_*.py');
     expect(inputs).toContain('!{projectRoot}/.venv/**/*');
     expect(inputs).toContain('^production');
     expect(inputs).toContainEqual({ externalDependencies: [] });
@@ -52,6 +52,21 @@ describe('createBinaryTargets', () => {
     expect(runtimeInput?.runtime).toMatch(/^node \S*runtimes\/python\/toolchain-key\.js apps\/agent-runner$/);
     // the exclusions come after the project glob, or they would exclude nothing
     expect(inputs.indexOf('{projectRoot}/**/*')).toBeLessThan(inputs.indexOf('!{projectRoot}/tests/**/*'));
+  });
+
+  it('leaves out of the build key only files the binary never holds: runtime modules named test_*, bundled .md data count', () => {
+    const patterns = (build.inputs as unknown[]).filter((i): i is string => typeof i === 'string' && i.startsWith('!')).map((i) => i.slice(1).replace('{projectRoot}', 'apps/agent-runner'));
+    const excluded = (file: string) => patterns.some((pattern) => minimatch(file, pattern, { dot: true }));
+    for (const file of ['pkg/test_mode.py', 'pkg/mode_test.py', 'pkg/conftest.py', 'prompts/system.md', 'pkg/testing/fixtures.py', 'README.md']) {
+      expect([file, excluded(`apps/agent-runner/${file}`)]).toEqual([file, false]);
+    }
+    for (const file of ['tests/test_api.py', 'test/conftest.py', '.venv/lib/x.py', 'pkg/__pycache__/a.pyc', '.pytest_cache/v', '.tox/py/x', 'dist/agent-runner', 'build/x']) {
+      expect([file, excluded(`apps/agent-runner/${file}`)]).toEqual([file, true]);
+    }
+  });
+
+  it('keys test-binary on the tests a traceCommand runs', () => {
+    for (const pattern of ['{projectRoot}/tests/**/*', '{projectRoot}/**/test_*.py', '{projectRoot}/**/conftest.py', '{projectRoot}/pytest.ini']) expect(test.inputs).toContain(pattern);
   });
 
   it('makes test-binary depend on build-binary and key on its output files', () => {

@@ -34,11 +34,14 @@ export function createBinaryTargets(
   const binaries = spec.binaryFiles.map((file) => `{projectRoot}/dist/${file}`);
   const toolchain = { runtime: context.runtimeInputs.toolchainCommand };
   const technologies = runtime.technologies;
+  // Toolchain options set in the plugin's options (an interpreter to build with) are the builds' defaults, as
+  // their key probes them.
+  const keyDefaults = Object.fromEntries((runtime.keyOptions ?? []).flatMap((name) => (typeof options[name] === 'string' && options[name] ? [[name, options[name]]] : [])));
   return {
     [buildTarget]: {
       executor: 'stigmer:build-binary',
       cache: true,
-      options: { spec: spec.specFile },
+      options: { spec: spec.specFile, ...keyDefaults },
       inputs: [
         '{projectRoot}/**/*',
         '!{projectRoot}/dist/**/*',
@@ -68,7 +71,7 @@ export function createBinaryTargets(
       cache: true,
       dependsOn: [buildTarget],
       // The smoke run the spec proposes (args, expectedOutput); project.json options still override it.
-      options: { spec: spec.specFile, ...(spec.smoke ?? {}) },
+      options: { spec: spec.specFile, ...keyDefaults, ...(spec.smoke ?? {}) },
       // Keyed on the binary build-binary produced (not on the sources), plus what the checks read.
       inputs: [
         { dependentTasksOutputFiles: '**/*', transitive: false },
@@ -76,6 +79,7 @@ export function createBinaryTargets(
         '{projectRoot}/.gitignore',
         '{workspaceRoot}/.gitignore',
         ...(context.runtimeInputs.checkedFiles ?? []),
+        ...(context.runtimeInputs.testInputs ?? []),
         ...context.runtimeInputs.extraFiles,
         { externalDependencies: [] },
         toolchain,

@@ -81,7 +81,10 @@ export interface ReportRequest {
 
 export interface CheckResult {
   name: string;
+  /** False fails test-binary. A check that could not be made is ok (it fails nothing) but says so with `notChecked`. */
   ok: boolean;
+  /** The check could not be made here (and `detail` says why): printed as "not checked", never as a pass. */
+  notChecked?: boolean;
   /** On failure: what failed and how to fix it, one line. */
   detail: string;
 }
@@ -108,7 +111,7 @@ export interface GenerateSpecRequest {
 
 /** The target inputs a runtime adds to build-binary beyond the project's own sources. */
 export interface RuntimeInputs {
-  /** File patterns excluded from the project's sources (tests, caches, environments). */
+  /** File patterns excluded from the project's sources: only what the binary never holds (tests folders, caches, environments). */
   excludedSources: string[];
   /** Cheap commands whose output identifies the toolchain (version, platform, arch). */
   toolchainCommand: string;
@@ -116,6 +119,8 @@ export interface RuntimeInputs {
   extraFiles: string[];
   /** Files test-binary's checks read besides the spec (dependency declarations and locks). */
   checkedFiles?: string[];
+  /** Files a test-binary trace command (the service's tests) runs, which the binary does not hold. */
+  testInputs?: string[];
 }
 
 /** A project that exists through a runtime's own project file alone (no project.json or package.json). */
@@ -195,6 +200,13 @@ export interface BinaryRuntime {
   smokeIsolationProblem?(folder: string): string | undefined;
   /** Environment variables removed for the smoke run, because they would let the binary reach the workspace. */
   smokeEnvRemoved?: string[];
+  /**
+   * Build options that choose the toolchain the runtime's cache key must probe (an interpreter, an environment
+   * kind). The plugin reads them wherever Nx merges them from (its own options, targetDefaults, project.json and
+   * its configurations) and hands the variants to `inputs` as `pluginOptions.keyVariants`; set in the plugin's
+   * options, they are the builds' defaults too.
+   */
+  keyOptions?: string[];
   /** Cache inputs; may read workspace files under `workspaceRoot` (no spawns: runs during graph computation). */
   inputs(projectRoot: string, exists: (workspacePath: string) => boolean, pluginOptions: Record<string, unknown>, workspaceRoot?: string): RuntimeInputs;
   build(request: BuildRequest): Promise<BuildOutput>;

@@ -12,7 +12,7 @@ import { resolvePythonEnvironment, withUvEnvironmentLock } from './environment';
 import { generatePythonSpec } from './generate';
 import { LOCK_FILES, PythonProjectMetadata, readPythonProject } from './project-metadata';
 import { pyInstallerCacheDir, runPyInstaller } from './pyinstaller';
-import { toolchainKeyCommand } from './toolchain-key';
+import { KeyVariant, toolchainKeyCommand } from './toolchain-key';
 import { binaryNameFromSpec, layoutOfSpec, looksLikePyInstallerSpec, smokeProposalOf, unknownLayoutOf } from './spec-file';
 import { missingModuleHint, verifyPythonBinary } from './verify';
 import { pythonDependencies } from './graph-edges';
@@ -72,6 +72,21 @@ async function builtBinary(request: BuildRequest): Promise<{ path: string; layou
   return { path: archive, layout: 'onedir', entrypoint };
 }
 
+/** The tests folders beside the packages (outside them): no spec bundles them. */
+const PYTHON_TEST_FOLDERS = ['{projectRoot}/tests/**/*', '{projectRoot}/test/**/*'];
+/** Environments, caches and tool state in the project folder (dist/ and build/ are left out for every runtime). */
+const PYTHON_WORK_FOLDERS = [
+  '{projectRoot}/.venv/**/*',
+  '{projectRoot}/**/__pycache__/**/*',
+  '{projectRoot}/.pytest_cache/**/*',
+  '{projectRoot}/.mypy_cache/**/*',
+  '{projectRoot}/.ruff_cache/**/*',
+  '{projectRoot}/.tox/**/*',
+  '{projectRoot}/.nox/**/*',
+  '{projectRoot}/htmlcov/**/*',
+  '{projectRoot}/.coverage',
+];
+
 /** Python services, bundled by PyInstaller from the service's .spec file. */
 export const pythonRuntime: BinaryRuntime = {
   id: 'python',
@@ -97,6 +112,8 @@ export const pythonRuntime: BinaryRuntime = {
   // The smoke run must not find the workspace's packages.
   smokeEnvRemoved: ['PYTHONPATH', 'PYTHONHOME', 'VIRTUAL_ENV'],
   dependencies: pythonDependencies,
+  // The interpreter and the environment kind decide which Python builds, so the key probes what they say.
+  keyOptions: ['python', 'environment'],
   projectDetection: pyprojectDetection,
   // Editable installs of local libraries write <lib>/*.egg-info, and Python writes __pycache__.
   workspaceIgnoreEntries: [
@@ -110,23 +127,24 @@ export const pythonRuntime: BinaryRuntime = {
 
   inputs(projectRoot, exists, pluginOptions, workspaceRoot) {
     return {
-      excludedSources: [
-        '{projectRoot}/tests/**/*',
-        '{projectRoot}/test/**/*',
+      // Only what the binary never holds: the spec bundles every module of a package (pkg/test_mode.py) and the
+      // data files it names (prompts/system.md), so no name pattern inside the sources is left out.
+      excludedSources: [...PYTHON_TEST_FOLDERS, ...PYTHON_WORK_FOLDERS],
+      // What a traceCommand (the service's tests) runs and reads: test-binary re-runs when a test changes.
+      testInputs: [
+        ...PYTHON_TEST_FOLDERS,
         '{projectRoot}/**/test_*.py',
         '{projectRoot}/**/*_test.py',
         '{projectRoot}/**/conftest.py',
-        '{projectRoot}/**/*.md',
-        '{projectRoot}/.venv/**/*',
-        '{projectRoot}/**/__pycache__/**/*',
-        '{projectRoot}/.pytest_cache/**/*',
-        '{projectRoot}/.mypy_cache/**/*',
-        '{projectRoot}/.ruff_cache/**/*',
+        '{projectRoot}/pytest.ini',
+        '{projectRoot}/tox.ini',
+        '{projectRoot}/setup.cfg',
       ],
-      // The version, OS and machine of the interpreter that really builds (python option, Poetry's or uv's
-      // environment, else python3), from a node script of the plugin: a binary built by 3.11 on linux/x86_64
-      // is no hit for 3.12 or macOS. The plugin version is printed too, so upgrading stigmer rebuilds.
-      toolchainCommand: toolchainKeyCommand(projectRoot, pluginOptions.python as string | undefined),
+      // The version, OS and machine of the interpreter that really builds (python and environment options of the
+      // target and its configurations, Poetry's or uv's environment, else python3), from a node script of the
+      // plugin: a binary built by 3.11 on linux/x86_64 is no hit for 3.12 or macOS. The plugin version is printed
+      // too, so upgrading stigmer rebuilds.
+      toolchainCommand: toolchainKeyCommand(projectRoot, (pluginOptions.keyVariants as KeyVariant[] | undefined) ?? (pluginOptions.python as string | undefined)),
       // test-binary compares the binary with what the service declares and locks.
       checkedFiles: ['{projectRoot}/pyproject.toml', '{projectRoot}/requirements*.txt', '{projectRoot}/requirements*.in', ...LOCK_FILES.map((file) => `{projectRoot}/${file}`)],
       // Workspace-level locks (uv workspaces, a shared Poetry lock) decide the service's dependencies too.

@@ -16,6 +16,8 @@ export interface PythonDependency {
   localPath?: string;
   /** The file that declares it, relative to the project root. */
   declaredIn?: string;
+  /** Installed only under a condition the requirement does not carry (Poetry's optional, python or platform keys). */
+  conditional?: boolean;
 }
 
 export interface PythonProjectMetadata {
@@ -136,6 +138,9 @@ function poetryDependency(name: string, spec: any): PythonDependency {
   if (typeof spec === 'string') return { name, requirement: `${name}${poetryToPep440(spec)}` };
   if (Array.isArray(spec)) return poetryDependency(name, spec[spec.length - 1]);
   if (spec?.path) return { name, localPath: toPosix(spec.path) };
+  if (spec?.optional === true || spec?.python || spec?.platform) {
+    return { ...poetryDependency(name, { ...spec, optional: undefined, python: undefined, platform: undefined }), conditional: true };
+  }
   const extras = Array.isArray(spec?.extras) && spec.extras.length ? `[${spec.extras.join(',')}]` : '';
   const markers = spec?.markers ? `; ${spec.markers}` : '';
   if (spec?.git) {

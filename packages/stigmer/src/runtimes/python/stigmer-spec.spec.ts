@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'fs-extra';
 import { helperScript } from './pyinstaller';
+import { readImportRecords } from './verify';
 
 /**
  * python/stigmer_spec.py, run by a real python3 against a fake site-packages: installed distributions with
@@ -11,10 +12,11 @@ import { helperScript } from './pyinstaller';
 describe('stigmer_spec.py', () => {
   let site: string;
 
-  function install(dist: string, version: string, files: string[]): void {
+  function install(dist: string, version: string, files: string[], requires: string[] = [], entryPoints = ''): void {
     const distInfo = `${dist.replace(/-/g, '_')}-${version}.dist-info`;
     for (const file of files) fs.outputFileSync(path.join(site, file), '');
-    fs.outputFileSync(path.join(site, distInfo, 'METADATA'), `Metadata-Version: 2.1\nName: ${dist}\nVersion: ${version}\n`);
+    fs.outputFileSync(path.join(site, distInfo, 'METADATA'), `Metadata-Version: 2.1\nName: ${dist}\nVersion: ${version}\n${requires.map((r) => `Requires-Dist: ${r}\n`).join('')}`);
+    if (entryPoints) fs.outputFileSync(path.join(site, distInfo, 'entry_points.txt'), entryPoints);
     const record = [...files, `${distInfo}/METADATA`, `${distInfo}/RECORD`, `../../bin/${dist}`].map((f) => `${f},,`).join('\n');
     fs.outputFileSync(path.join(site, distInfo, 'RECORD'), `${record}\n`);
   }
@@ -57,6 +59,34 @@ describe('stigmer_spec.py', () => {
     expect(described.typing_extensions).toEqual({ modules: ['typing_extensions'], namespace: false });
   });
 
+  it("tells whether a requirement's marker holds in this interpreter", () => {
+    const result = spawnSync('python3', [helperScript('stigmer_spec.py'), 'applies', 'tomli; python_version < "3"', 'pyyaml>=6', 'uvloop; sys_platform == "' + process.platform + '"', 'not a requirement ;;'], { encoding: 'utf8' });
+    expect(JSON.parse(result.stdout)).toEqual({ 'tomli; python_version < "3"': false, 'pyyaml>=6': true, [`uvloop; sys_platform == "${process.platform}"`]: true, 'not a requirement ;;': null });
+  });
+
+  it("names the files of the distributions a traced command brings itself, less what the service's runtime needs", () => {
+    install('pytest', '8.3.0', ['pytest/__init__.py', '_pytest/runner.py'], ['iniconfig', 'packaging', 'colorama; sys_platform == "win32"'], '[console_scripts]\npytest = pytest:console_main\n');
+    install('iniconfig', '2.0.0', ['iniconfig/__init__.py']);
+    install('packaging', '24.0', ['packaging/__init__.py']);
+    install('pytest-asyncio', '0.23.0', ['pytest_asyncio/__init__.py'], ['pytest'], '[pytest11]\nasyncio = pytest_asyncio.plugin\n');
+    install('webapp', '1.0.0', ['webapp/__init__.py'], ['packaging']);
+    install('psycopg', '3.2.0', ['psycopg/__init__.py']);
+    const tooling = (...words: string[]) => {
+      const result = spawnSync('python3', [helperScript('stigmer_spec.py'), 'tooling', 'webapp', '--', ...words], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: site } });
+      if (result.status !== 0) throw new Error(result.stderr);
+      return JSON.parse(result.stdout) as { distributions: string[]; files: string[] };
+    };
+    const expected = ['iniconfig', 'pytest', 'pytest-asyncio'];
+    // By console script, or by -m module; plugins (pytest11) too; packaging stays the service's; psycopg is nobody's tool.
+    expect(tooling('/venv/bin/pytest', '-q').distributions).toEqual(expected);
+    const byModule = tooling('/venv/bin/python', '-m', 'pytest', 'tests');
+    expect(byModule.distributions).toEqual(expected);
+    expect(byModule.files).toContain(fs.realpathSync(path.join(site, '_pytest', 'runner.py')));
+    expect(byModule.files).not.toContain(fs.realpathSync(path.join(site, 'packaging', '__init__.py')));
+    // A plain script brings no tool.
+    expect(tooling('/venv/bin/python', 'check.py').distributions).toEqual([]);
+  });
+
   it('says null for a distribution that is not installed, and modules_of skips it with a note', () => {
     expect(describeDistributions('not-installed')).toEqual({ 'not-installed': null });
     expect(python('import json, stigmer_spec; print(json.dumps(stigmer_spec.modules_of(["pyjwt", "not-installed"])))').trim()).toBe('["jwt"]');
@@ -90,7 +120,7 @@ describe('stigmer_spec.py', () => {
     expect(fs.readFileSync(path.join(hooks, 'hook-temporalio.worker.workflow_sandbox.py'), 'utf8')).toContain('"temporalio.worker.workflow_sandbox._in_sandbox"');
   });
 
-  it("import_trace/sitecustomize.py records what a process imports after start-up, with kinds, and no aliases", () => {
+  it("import_trace/sitecustomize.py records what a process imports after start-up, with kinds, and no aliases", async () => {
     const output = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-trace-'));
     const sources = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-src-'));
     try {
@@ -101,8 +131,7 @@ describe('stigmer_spec.py', () => {
         env: { ...process.env, PYTHONPATH: [path.dirname(helperScript('import_trace/sitecustomize.py')), site, sources].join(path.delimiter), STIGMER_IMPORT_TRACE: output },
       });
       expect(result.status).toBe(0);
-      const [file] = fs.readdirSync(output);
-      const { modules } = fs.readJsonSync(path.join(output, file));
+      const { modules } = await readImportRecords(output);
       expect(modules.svc).toEqual({ file: fs.realpathSync(path.join(sources, 'svc', '__init__.py')), kind: 'source' });
       expect(modules.jwt.kind).toBe('source'); // the fake site folder is not named site-packages
       expect(modules['xml.dom.minidom'].kind).toBe('stdlib');

@@ -60,6 +60,53 @@ describe('toolchain key', () => {
     }
   });
 
+  it('follows the environment option: managed over a python option, interpreter with it, uv asked for', () => {
+    const fake = path.join(dir, 'my python');
+    expect(resolveKeyInterpreter(dir, { python: fake, environment: 'managed' })).toEqual({ kind: 'managed', python: 'python3' });
+    expect(resolveKeyInterpreter(dir, { python: fake, environment: 'interpreter' })).toEqual({ kind: 'interpreter', python: fake });
+    expect(resolveKeyInterpreter(dir, { environment: 'auto' })).toEqual({ kind: 'managed', python: 'python3' });
+  });
+
+  it("puts an explicit interpreter's installed distributions in the key (the build installs nothing there)", () => {
+    const site = path.join(dir, 'site');
+    const saved = process.env.PYTHONPATH;
+    try {
+      process.env.PYTHONPATH = site;
+      fs.ensureDirSync(site);
+      const before = toolchainKey(dir, 'python3');
+      expect(before).toMatch(/^\d+\.\d+\.\d+ \w+ \S+ packages [0-9a-f]{16} interpreter stigmer /);
+      fs.outputFileSync(path.join(site, 'extra_dist-1.0.dist-info', 'METADATA'), 'Metadata-Version: 2.1\nName: extra-dist\nVersion: 1.0\n');
+      const after = toolchainKey(dir, 'python3');
+      expect(after).not.toBe(before);
+      expect(toolchainKey(dir, 'python3')).toBe(after); // stable while nothing changes
+    } finally {
+      if (saved === undefined) delete process.env.PYTHONPATH;
+      else process.env.PYTHONPATH = saved;
+    }
+  });
+
+  it("before Poetry's environment exists, resolves the interpreter Poetry would create it from, not python3", () => {
+    const project = path.join(dir, 'poetry svc');
+    fs.outputFileSync(path.join(project, 'pyproject.toml'), '[project]\nname = "svc"\nversion = "0.1.0"\nrequires-python = ">=3.12"\n');
+    fs.outputFileSync(path.join(project, 'poetry.lock'), '');
+    const bin = path.join(dir, 'poetry-bin');
+    // A Poetry with no environment for the project yet, and the default virtualenvs.use-poetry-python = false.
+    fs.outputFileSync(path.join(bin, 'poetry'), '#!/bin/sh\nif [ "$1" = config ]; then echo false; exit 0; fi\nexit 1\n', { mode: 0o755 });
+    fs.outputFileSync(path.join(bin, 'python3'), '#!/bin/sh\necho 3.11.9\n', { mode: 0o755 });
+    fs.outputFileSync(path.join(bin, 'python3.13'), '#!/bin/sh\necho 3.13.1\n', { mode: 0o755 });
+    fs.outputFileSync(path.join(bin, 'python3.12'), '#!/bin/sh\necho 3.12.4\n', { mode: 0o755 });
+    const savedPath = process.env.PATH;
+    try {
+      process.env.PATH = bin;
+      // python3 (3.11) does not satisfy >=3.12: Poetry takes the newest compatible python3.N.
+      expect(resolveKeyInterpreter(project)).toEqual({ kind: 'poetry', python: 'python3.13' });
+      fs.outputFileSync(path.join(project, 'pyproject.toml'), '[project]\nname = "svc"\nversion = "0.1.0"\nrequires-python = ">=3.9"\n');
+      expect(resolveKeyInterpreter(project)).toEqual({ kind: 'poetry', python: 'python3' });
+    } finally {
+      process.env.PATH = savedPath;
+    }
+  });
+
   it('builds a shell command whose arguments survive a space in the path', () => {
     const command = toolchainKeyCommand('apps/my api', '/opt/py 3/bin/python');
     expect(command).toMatch(/^node \S*toolchain-key\.js 'apps\/my api' '\/opt\/py 3\/bin\/python'$/);

@@ -16,6 +16,8 @@ describe('missingFromTrace', () => {
     'tiktoken_ext.openai_public': ['site', path.join(site, 'tiktoken_ext', 'openai_public.py')],
     '_pytest.runner': ['site', path.join(site, '_pytest', 'runner.py')],
     'iniconfig': ['site', path.join(site, 'iniconfig', '__init__.py')],
+    'pandas.core': ['site', path.join(site, 'pandas', 'core', '__init__.py')],
+    'psycopg': ['site', path.join(site, 'psycopg', '__init__.py')],
     'xml.dom.minidom': ['stdlib', '/usr/lib/python3.11/xml/dom/minidom.py'],
     'api.plugins.echo': ['source', path.join(service, 'api', 'plugins', 'echo.py')],
     'rpc.stubs': ['source', path.join(library, 'rpc', 'stubs.py')],
@@ -28,21 +30,26 @@ describe('missingFromTrace', () => {
   const has = (m: string) => inBinary.has(m);
 
   it('in the smoke run, every installed module and every service or library module the binary lacks', () => {
-    expect(missingFromTrace(modules, has, [service, library], true)).toEqual([
+    expect(missingFromTrace(modules, has, [service, library])).toEqual([
+      '_pytest.runner',
       'api.plugins.echo',
       'iniconfig',
+      'pandas.core',
+      'psycopg',
       'redis.asyncio',
       'rpc.stubs',
       'tiktoken_ext.openai_public',
     ]);
   });
 
-  it('in a configured command (tests), installed modules only of packages the binary holds part of; never test files, stdlib or the recorder', () => {
-    expect(missingFromTrace(modules, has, [service, library], false)).toEqual(['api.plugins.echo', 'redis.asyncio', 'rpc.stubs']);
+  it("in a configured command (tests), every installed module except the files of the command's own tools; never test files, stdlib or the recorder", () => {
+    const toolFiles = new Set([path.join(site, '_pytest', 'runner.py'), path.join(site, 'iniconfig', '__init__.py')]);
+    // pandas is in DEFAULT_EXCLUDES and psycopg is a driver of which the binary holds nothing: both still count.
+    expect(missingFromTrace(modules, has, [service, library], toolFiles)).toEqual(['api.plugins.echo', 'pandas.core', 'psycopg', 'redis.asyncio', 'rpc.stubs', 'tiktoken_ext.openai_public']);
   });
 
   it('finds nothing when the binary has it all', () => {
-    expect(missingFromTrace(modules, () => true, [service, library], true)).toEqual([]);
+    expect(missingFromTrace(modules, () => true, [service, library])).toEqual([]);
   });
 });
 
@@ -62,8 +69,20 @@ describe('dependencyCheck', () => {
     expect(dependencyCheck('opentelemetry-sdk', { modules: ['opentelemetry.sdk'], namespace: true }, has, 'api.spec').ok).toBe(false);
   });
 
-  it('does not fail a declared distribution the environment does not install (an environment marker)', () => {
-    expect(dependencyCheck('tomli', null, has, 'api.spec')).toMatchObject({ ok: true });
+  it('reports a declared distribution its marker leaves out as not checked, never as a pass', () => {
+    const absent = { requirement: 'tomli>=2; python_version < "3.11"', applies: false, conditional: false, declaredIn: 'pyproject.toml' };
+    const check = dependencyCheck('tomli', null, has, 'api.spec', absent);
+    expect(check).toMatchObject({ ok: true, notChecked: true });
+    expect(check.detail).toContain('its marker "python_version < "3.11"" (pyproject.toml)');
+    // A Poetry condition stigmer does not evaluate (optional, python, platform): not checked either.
+    expect(dependencyCheck('uvloop', null, has, 'api.spec', { requirement: 'uvloop>=0.19', applies: true, conditional: true, declaredIn: 'pyproject.toml' })).toMatchObject({ ok: true, notChecked: true });
+  });
+
+  it('fails a declared distribution that should be installed and is not', () => {
+    const check = dependencyCheck('pyyaml', null, has, 'api.spec', { requirement: 'pyyaml>=6', applies: true, conditional: false, declaredIn: 'requirements.txt' });
+    expect(check.ok).toBe(false);
+    expect(check.notChecked).toBeUndefined();
+    expect(check.detail).toBe('dependency pyyaml is declared in requirements.txt but not installed in the build environment, so the binary cannot hold it: install it (update the lock if it lacks pyyaml) and build again.');
   });
 });
 

@@ -6,8 +6,9 @@ import { diskFiles, joinPath } from '../../utils/workspace-files';
 import type { CheckResult, ProjectRef, VerifyRequest } from '../types';
 import { resolvePythonEnvironment } from './environment';
 import { findLocalPackages, LocalPackages } from './local-packages';
+import type { PythonDependency } from './project-metadata';
 import { helperScript } from './pyinstaller';
-import { DEFAULT_EXCLUDES, entryOfSpec } from './spec-file';
+import { entryOfSpec } from './spec-file';
 
 interface ArchiveContents {
   entries: string[];
@@ -61,7 +62,13 @@ export async function verifyPythonBinary(request: VerifyRequest): Promise<CheckR
   const packaged = [...new Set(metadata.dependencies.filter((d) => !d.localPath).map((d) => d.name))];
   if (packaged.length) {
     const described = await describeDistributions(environment.python, packaged);
-    for (const name of packaged) checks.push(dependencyCheck(name, described[name], has, spec.specFile));
+    const absent = metadata.dependencies.filter((d) => !d.localPath && !described[d.name]);
+    const applies = absent.length ? await markersApply(environment.python, absent.map((d) => d.requirement ?? d.name)) : {};
+    for (const name of packaged) {
+      const declared = metadata.dependencies.find((d) => d.name === name && !d.localPath) as PythonDependency;
+      const absence = described[name] ? undefined : { requirement: declared.requirement ?? name, applies: applies[declared.requirement ?? name] ?? null, conditional: declared.conditional === true, declaredIn: declared.declaredIn ?? 'pyproject.toml' };
+      checks.push(dependencyCheck(name, described[name], has, spec.specFile, absence));
+    }
   }
 
   if (options.trace !== false) {
@@ -69,16 +76,18 @@ export async function verifyPythonBinary(request: VerifyRequest): Promise<CheckR
     const entry = entryOfSpec(specText);
     const commands: TraceCommand[] = [];
     // The smoke command runs where the smoke run does: "smoke": false (a binary that needs a server) skips both.
-    if (entry && options.smoke !== false) commands.push({ label: 'smoke', argv: entryCommand(environment.python, project, entry, (options.args as string[] | undefined) ?? []), strict: true });
+    if (entry && options.smoke !== false) commands.push({ label: 'smoke', argv: entryCommand(environment.python, project, entry, (options.args as string[] | undefined) ?? []) });
     const traceCommand = options.traceCommand as string[] | undefined;
     if (traceCommand?.length) {
-      commands.push({ label: 'traceCommand', argv: traceCommand[0] === 'python' ? [environment.python, ...traceCommand.slice(1)] : traceCommand, strict: false });
+      commands.push({ label: 'traceCommand', argv: traceCommand[0] === 'python' ? [environment.python, ...traceCommand.slice(1)] : traceCommand });
     }
     const sourceRoots = [project.absRoot, ...locals.map((l) => path.join(project.workspaceRoot, l.importRoot))];
     const missing = new Set<string>();
     for (const command of commands) {
       const result = await traceImports(command, project, sourceRoots, options);
-      const lacking = missingFromTrace(result.modules, has, sourceRoots, command.strict);
+      // A configured command's own tools (pytest, its plugins and what they require) are not the service's.
+      const tools = command.label === 'traceCommand' ? await testToolFiles(environment.python, packaged, command.argv) : new Set<string>();
+      const lacking = missingFromTrace(result.modules, has, sourceRoots, tools);
       lacking.forEach((m) => missing.add(m));
       checks.push(...traceChecks(command, result, lacking, spec.specFile, project));
     }
@@ -106,9 +115,18 @@ function packageCheck(kind: string, local: LocalPackages, has: (m: string) => bo
  * (langgraph, opentelemetry-*) is inside when part of it is: which of its modules the service really
  * imports is the import trace's job, not a demand for every subpackage it ships.
  */
-export function dependencyCheck(name: string, described: DistributionModules[string] | undefined, has: (m: string) => boolean, specFile: string): CheckResult {
+export function dependencyCheck(name: string, described: DistributionModules[string] | undefined, has: (m: string) => boolean, specFile: string, absence?: DependencyAbsence): CheckResult {
   if (!described) {
-    return { name: `dependency ${name}`, ok: true, detail: `not installed in the build environment (an environment marker?): nothing of it to check` };
+    // Not installed: nothing of it can be looked for. That is fine only where its declaration says it may be absent.
+    const marker = absence?.requirement.includes(';') ? absence.requirement.slice(absence.requirement.indexOf(';') + 1).trim() : undefined;
+    const where = absence?.declaredIn ?? 'its declaration';
+    if (absence?.applies === false) {
+      return { name: `dependency ${name}`, ok: true, notChecked: true, detail: `not installed in the build environment, as its marker "${marker}" (${where}) says for this platform and Python, so the binary holds none of it` };
+    }
+    if (absence?.conditional || (marker && absence?.applies !== true)) {
+      return { name: `dependency ${name}`, ok: true, notChecked: true, detail: `not installed in the build environment; ${where} declares it under a condition (optional, python or platform) that stigmer does not evaluate, so the binary holds none of it` };
+    }
+    return { name: `dependency ${name}`, ok: false, detail: `dependency ${name} is declared in ${where} but not installed in the build environment, so the binary cannot hold it: install it (update the lock if it lacks ${name}) and build again.` };
   }
   const inside = described.modules.filter(has);
   const missing = described.modules.filter((m) => !has(m));
@@ -122,6 +140,32 @@ export function dependencyCheck(name: string, described: DistributionModules[str
     : { name: `dependency ${name}`, ok: true, detail: `import ${described.modules.join(', ')} inside` };
 }
 
+/** Why a declared distribution may be absent from the build environment. */
+export interface DependencyAbsence {
+  requirement: string;
+  /** Whether its PEP 508 marker holds in the build environment (true without one); null when it could not be told. */
+  applies: boolean | null;
+  /** Declared with a condition the requirement does not carry (Poetry's optional, python, platform keys). */
+  conditional: boolean;
+  declaredIn: string;
+}
+
+/** Requirement -> whether its marker holds in the environment's interpreter. */
+async function markersApply(python: string, requirements: string[]): Promise<Record<string, boolean | null>> {
+  const result = await run(python, [helperScript('stigmer_spec.py'), 'applies', ...requirements]);
+  return result.exitCode === 0 ? (JSON.parse(result.stdout) as Record<string, boolean | null>) : {};
+}
+
+/**
+ * The files of the distributions a traced command brings itself (the tool that a word of it names, as a console
+ * script or a `-m` module, its plugins and their requirements) less what the service's runtime needs.
+ */
+export async function testToolFiles(python: string, runtime: string[], argv: string[]): Promise<Set<string>> {
+  const result = await run(python, [helperScript('stigmer_spec.py'), 'tooling', ...runtime, '--', ...argv]);
+  if (result.exitCode !== 0) throw new Error(`stigmer_spec.py tooling failed with ${python}: ${lastLines(result.stderr, 2)}`);
+  return new Set((JSON.parse(result.stdout) as { files: string[] }).files);
+}
+
 /** Distribution -> modules, from installed metadata, asked of the environment's own interpreter. */
 export async function describeDistributions(python: string, names: string[]): Promise<DistributionModules> {
   const result = await run(python, [helperScript('stigmer_spec.py'), 'modules', ...names]);
@@ -129,18 +173,18 @@ export async function describeDistributions(python: string, names: string[]): Pr
   return JSON.parse(result.stdout) as DistributionModules;
 }
 
-interface TraceCommand {
+export interface TraceCommand {
   label: 'smoke' | 'traceCommand';
   argv: string[];
-  /** Smoke: every module from site-packages counts. A configured command (tests): only packages the binary holds part of. */
-  strict: boolean;
 }
 
-interface TraceResult {
+export interface TraceResult {
   exitCode: number | null;
   timedOut: boolean;
   output: string;
   modules: Record<string, TracedModule>;
+  /** The command's own (first) Python process left a record: without one the trace checked nothing. */
+  topRecorded: boolean;
 }
 
 /** The service's entry, run by its own interpreter: a script, or a console-script entry `package.module:function`. */
@@ -151,6 +195,31 @@ export function entryCommand(python: string, project: ProjectRef, entry: string,
     return [python, '-c', `import sys\nfrom ${script[1]} import ${head}\nsys.exit(${script[2]}())`, ...args];
   }
   return [python, path.join(project.absRoot, entry), ...args];
+}
+
+/**
+ * Every process's record in the recorder's folder (python/import_trace/sitecustomize.py): <pid>.jsonl with a
+ * first line {pid, top, argv}, one {name, file, kind} line per module as it was imported, and {modules} at exit.
+ * A process killed before its exit still counts with what it appended.
+ */
+export async function readImportRecords(folder: string): Promise<{ modules: Record<string, TracedModule>; topRecorded: boolean }> {
+  const modules: Record<string, TracedModule> = {};
+  let topRecorded = false;
+  for (const file of (await fs.readdir(folder)).filter((f) => f.endsWith('.jsonl'))) {
+    const lines = (await fs.readFile(path.join(folder, file), 'utf8')).split('\n');
+    for (const line of lines) {
+      let record: { top?: boolean; name?: string; file?: string; kind?: TracedModule['kind']; modules?: Record<string, TracedModule> };
+      try {
+        record = JSON.parse(line);
+      } catch {
+        continue; // an empty last line, or one cut off by a kill
+      }
+      if (record.top === true) topRecorded = true;
+      if (record.name && record.file && record.kind) modules[record.name] = { file: record.file, kind: record.kind };
+      if (record.modules) Object.assign(modules, record.modules);
+    }
+  }
+  return { modules, topRecorded };
 }
 
 /** Runs a command with stigmer's import recorder (a sitecustomize on a private PYTHONPATH); collects every process's modules. */
@@ -170,12 +239,8 @@ async function traceImports(command: TraceCommand, project: ProjectRef, sourceRo
       },
       timeoutMs: ((options.timeout as number | undefined) ?? 60) * 1000 * (command.label === 'traceCommand' ? 5 : 1),
     });
-    const modules: Record<string, TracedModule> = {};
-    for (const file of await fs.readdir(output)) {
-      const recorded = (await fs.readJson(path.join(output, file)).catch(() => ({ modules: {} }))) as { modules: Record<string, TracedModule> };
-      Object.assign(modules, recorded.modules);
-    }
-    return { exitCode: result.exitCode, timedOut: result.timedOut, output: `${result.stdout}\n${result.stderr}`, modules };
+    const { modules, topRecorded } = await readImportRecords(output);
+    return { exitCode: result.exitCode, timedOut: result.timedOut, output: `${result.stdout}\n${result.stderr}`, modules, topRecorded };
   } finally {
     await fs.remove(output);
   }
@@ -183,16 +248,18 @@ async function traceImports(command: TraceCommand, project: ProjectRef, sourceRo
 
 const MAX_LISTED = 15;
 const TEST_FILE = /(^|\/)(tests?|testing)\/|(^|\/)(test_[^/]*|[^/]*_test|conftest)\.py$/;
-const HARNESS = new Set(['sitecustomize', 'usercustomize', ...DEFAULT_EXCLUDES]);
+/** The recorder itself (and a user's usercustomize): never the service's. */
+const HARNESS = new Set(['sitecustomize', 'usercustomize']);
 
 /**
  * The traced modules the binary lacks. The standard library is left out: PyInstaller follows its static
  * imports itself, and in a traced run most stdlib imports come from the interpreter, the test runner or the
  * recorder, not from the service (noise, not findings). Sources count when they are the service's or its
- * local libraries' (tests excluded); installed packages count in the smoke run, and in a configured
- * command (tests) only where the binary holds part of the package (test-only tools are not the service's).
+ * local libraries' (tests excluded); every installed module counts, whatever its name (a declared pandas, a
+ * driver loaded by name), except the files of the traced command's own tools (`toolFiles`, from the
+ * distributions it brings: pytest and what it requires).
  */
-export function missingFromTrace(modules: Record<string, TracedModule>, has: (m: string) => boolean, sourceRoots: string[], strict: boolean): string[] {
+export function missingFromTrace(modules: Record<string, TracedModule>, has: (m: string) => boolean, sourceRoots: string[], toolFiles: Set<string> = new Set()): string[] {
   const under = (file: string) => sourceRoots.find((root) => file === root || file.startsWith(root + path.sep));
   return Object.entries(modules)
     .filter(([name, module]) => {
@@ -202,17 +269,21 @@ export function missingFromTrace(modules: Record<string, TracedModule>, has: (m:
         const root = under(module.file);
         return root !== undefined && !TEST_FILE.test(path.relative(root, module.file).split(path.sep).join('/'));
       }
-      return strict || has(name.split('.')[0]);
+      return !toolFiles.has(module.file);
     })
     .map(([name]) => name)
     .sort();
 }
 
-function traceChecks(command: TraceCommand, result: TraceResult, missing: string[], specFile: string, project: ProjectRef): CheckResult[] {
+export function traceChecks(command: TraceCommand, result: TraceResult, missing: string[], specFile: string, project: ProjectRef): CheckResult[] {
   const shown = command.argv.map((a, i) => (i === 0 ? path.basename(a) : path.isAbsolute(a) ? path.relative(project.absRoot, a) : a.replace(/\n/g, '; '))).join(' ');
   const name = `import trace (${command.label === 'smoke' ? 'smoke command' : 'traceCommand'})`;
   if (result.timedOut) {
     return [{ name, ok: false, detail: `"${shown}" did not exit in time in the service's environment, so its imports are unknown: set test-binary "args" (or "traceCommand") to a command that exits, or "trace": false.` }];
+  }
+  if (!result.topRecorded) {
+    // Without a record of the command's own process nothing was traced: "imported 0 modules" would be a false pass.
+    return [{ name, ok: false, detail: `"${shown}" left no import record, so its imports are unknown (it started no Python, or one that skips sitecustomize: -I, -S, or a PYTHONPATH of its own): make the ${command.label === 'smoke' ? 'entry' : 'traceCommand'} run the service's Python directly (["python", ...]), or set "trace": false.` }];
   }
   // One line per module, up to a screenful; --update adds them all from build/<binary>.missing-imports.json.
   const checks: CheckResult[] = missing.slice(0, MAX_LISTED).map((module) => ({
