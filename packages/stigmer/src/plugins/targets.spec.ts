@@ -24,7 +24,7 @@ describe('createBinaryTargets', () => {
   const clean = targets['clean-binary'];
 
   it('creates the three default targets', () => {
-    expect(Object.keys(targets).sort()).toEqual(['build-binary', 'clean-binary', 'test-binary']);
+    expect(Object.keys(targets).sort()).toEqual(['build-binary', 'clean-binary', 'nx-release-publish', 'publish-binary', 'test-binary']);
     expect(build.executor).toBe('stigmer:build-binary');
     expect(test.executor).toBe('stigmer:test-binary');
     expect(clean.executor).toBe('stigmer:clean-binary');
@@ -70,6 +70,14 @@ describe('createBinaryTargets', () => {
     expect(clean.outputs).toBeUndefined();
   });
 
+  it('publishes (publish-binary, nx-release-publish) after test-binary, never cached, with the plugin\'s publish options', () => {
+    const withStore = createBinaryTargets(pythonRuntime, spec, context(), { publish: { store: 's3://bucket/bin', expiresDays: 7 } });
+    for (const name of ['publish-binary', 'nx-release-publish']) {
+      expect(withStore[name]).toMatchObject({ executor: 'stigmer:publish-binary', cache: false, dependsOn: ['test-binary'] });
+      expect(withStore[name].options).toEqual({ store: 's3://bucket/bin', expiresDays: 7, spec: spec.specFile });
+    }
+  });
+
   it('describes the targets with the runtime technologies', () => {
     expect(build.metadata?.technologies).toEqual(['python', 'pyinstaller']);
     expect(build.metadata?.description).toContain('agent-runner');
@@ -78,8 +86,9 @@ describe('createBinaryTargets', () => {
 
   it('uses the target names of the plugin options, and wires dependsOn to the custom build name', () => {
     const custom = createBinaryTargets(pythonRuntime, spec, context(), { buildTargetName: 'bin', testTargetName: 'bin-test', cleanTargetName: 'bin-clean' });
-    expect(Object.keys(custom).sort()).toEqual(['bin', 'bin-clean', 'bin-test']);
+    expect(Object.keys(custom).sort()).toEqual(['bin', 'bin-clean', 'bin-test', 'nx-release-publish', 'publish-binary']);
     expect(custom['bin-test'].dependsOn).toEqual(['bin']);
+    expect(custom['publish-binary'].dependsOn).toEqual(['bin-test']);
     expect(custom['bin'].metadata?.help?.command).toContain(':bin --help');
   });
 
