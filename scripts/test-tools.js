@@ -56,15 +56,24 @@ function onPath(program) {
   return (process.env.PATH || '').split(path.delimiter).some((dir) => dir && fs.existsSync(path.join(dir, program)));
 }
 
-/** redis-server (Debian package redis-server), for the Python agent-stack e2e's real Redis. */
-function ensureRedisServer() {
-  if (onPath('redis-server')) return;
+/**
+ * Debian packages the tests drive: redis-server (the Python agent-stack e2e's real Redis) and minisign (the
+ * publish tests verify signatures with the real tool). One apt-get run for whatever is missing.
+ */
+const APT_TOOLS = [
+  { program: 'redis-server', pkg: 'redis-server' },
+  { program: 'minisign', pkg: 'minisign' },
+];
+
+function ensureAptTools() {
+  const missing = APT_TOOLS.filter((tool) => !onPath(tool.program)).map((tool) => tool.pkg);
+  if (!missing.length) return;
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   const apt = root ? ['apt-get'] : ['sudo', '-n', 'apt-get'];
-  console.log('test tools: installing redis-server (apt-get)');
-  for (const args of [['update', '-q'], ['install', '-y', '-q', 'redis-server']]) {
+  console.log(`test tools: installing ${missing.join(' ')} (apt-get)`);
+  for (const args of [['update', '-q'], ['install', '-y', '-q', ...missing]]) {
     const result = spawnSync(apt[0], [...apt.slice(1), ...args], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    if (result.status !== 0) throw new Error(`"${[...apt, ...args].join(' ')}" failed: install redis-server (Debian package redis-server) and run again.`);
+    if (result.status !== 0) throw new Error(`"${[...apt, ...args].join(' ')}" failed: install ${missing.join(' ')} (Debian packages) and run again.`);
   }
 }
 
@@ -72,11 +81,11 @@ if (require.main === module) {
   try {
     ensureTestTools();
     require('./test-tools-go').ensureGoTools();
-    ensureRedisServer();
+    ensureAptTools();
   } catch (error) {
     console.error(`test tools: ${error.message}`);
     process.exit(1);
   }
 }
 
-module.exports = { TOOLS_VENV, PINS, ensureTestTools, ensureRedisServer };
+module.exports = { TOOLS_VENV, PINS, ensureTestTools, ensureAptTools };

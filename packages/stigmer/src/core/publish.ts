@@ -16,6 +16,7 @@ export interface PublishBinaryOptions {
   channel?: string;
   promote?: string;
   version?: string;
+  platforms?: string[];
   expiresDays?: number;
   publicKey?: string;
   signingKeyFile?: string;
@@ -54,7 +55,12 @@ export async function publishBinary(project: ProjectRef, options: PublishBinaryO
       return;
     }
     if (options.version === '') throw new StigmerError('--version is empty: give the version the binaries were built as, or drop it.');
-    const artifacts = await readDistArtifacts(distDir(project), spec.binaryFiles, `nx run ${project.name}:build-binary`);
+    const built = await readDistArtifacts(distDir(project), spec.binaryFiles, `nx run ${project.name}:build-binary`);
+    const artifacts = options.platforms?.length ? built.filter((a) => options.platforms!.includes(a.platform)) : built;
+    const missing = (options.platforms ?? []).filter((p) => !built.some((a) => a.platform === p));
+    if (missing.length) {
+      throw new StigmerError(`${name} has no binary for ${missing.join(', ')} in dist/ (built: ${built.map((a) => a.platform).join(', ')}): add the platform to the spec and build it, or fix --platforms.`);
+    }
     await publishRelease(context, { name, version: expectedVersion, channel, artifacts });
   } finally {
     store.close();

@@ -141,6 +141,7 @@ export async function publishRelease(
     }
     platforms[platform] = { file: `${version}/${file}`, size: manifest.size, sha256: manifest.sha256, layout: manifest.layout ?? 'onefile', entrypoint: manifest.entrypoint ?? null };
   }
+  await pauseBeforeIndex(log);
   let index!: ServiceIndex;
   await store.updateIndex(
     `${name}/index.json`,
@@ -165,4 +166,15 @@ export async function promoteRelease(context: PublishContext, request: { name: s
 export async function channelVersion(store: PublishStore, name: string, channel: string): Promise<string | undefined> {
   const text = await store.readText(`${name}/index.json`);
   return text === undefined ? undefined : parseIndex(text, `${store.location}/${name}/index.json`).channels[channel];
+}
+
+/**
+ * For the e2e test of a publish killed between its files and its index: with STIGMER_TEST_PAUSE_BEFORE_INDEX
+ * set, the publish says so and waits there (the test kills it at that line). Unset, this does nothing.
+ */
+async function pauseBeforeIndex(log: (line: string) => void): Promise<void> {
+  const seconds = Number(process.env.STIGMER_TEST_PAUSE_BEFORE_INDEX);
+  if (!seconds) return;
+  log(`files stored; pausing ${seconds}s before the index (STIGMER_TEST_PAUSE_BEFORE_INDEX)`);
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 }
