@@ -106,6 +106,7 @@ async function main() {
     const engines = benchPythonLayout(ws, { runs, quick, onefileBuilds: samples.clean });
     engines.push(benchNode(ws));
     benchGraph(ws);
+    await require('./publish').benchPublish({ runs, quick });
     if (!quick) require('./node-stack').benchNodeStack({ runs });
     if (!quick) engines.push(...require('./node-size').benchNodeSize({ runs }));
     printEngines(engines);
