@@ -114,7 +114,7 @@ describe('publish binaries into a store (e2e)', () => {
 
   it('publishes 1.0.0 of both services (every platform) into S3 and into a folder', () => {
     const s3Publish = mustNx(['run-many', '-t', 'publish-binary', '--projects', 'greeter,pysvc', '--output-style=static']);
-    expect(s3Publish.output).toMatch(/\[publish\] {2}greeter\/1\.0\.0\/greeter-linux-amd64: [\d.]+ MB in [\d.]+s \([\d.]+ MB\/s\)/);
+    expect(s3Publish.output).toMatch(/\[publish\] +greeter\/1\.0\.0\/greeter-linux-amd64: [\d.]+ MB in [\d.]+s \([\d.]+ MB\/s\)/);
     expect(s3Publish.output).toMatch(/greeter\/1\.0\.0\/greeter-windows-amd64\.exe: /);
     expect(s3Publish.output).toMatch(/pysvc\/index\.json: serial 1, latest -> 1\.0\.0/);
     mustNx(['run-many', '-t', 'publish-binary', '--projects', 'greeter,pysvc', '--store', `file://${folderStore}`]);
