@@ -121,6 +121,7 @@ async function main() {
     require('./go').benchGo(ws, { runs, quick });
     benchGraph(ws);
     await require('./agent').benchAgent({ quick });
+    await require('./publish').benchPublish({ runs, quick });
     if (!quick) require('./node-stack').benchNodeStack({ runs });
     if (!quick) engines.push(...require('./node-size').benchNodeSize({ runs }));
     printEngines(engines);

@@ -5,5 +5,6 @@ export type { StigmerPluginOptions } from './plugins/targets';
 export { binarySpecGenerator } from './generators/binary-spec/generator';
 export { initGenerator } from './generators/init/generator';
 export { ciWorkflowGenerator } from './generators/ci-workflow/generator';
+export { signingKeyGenerator } from './generators/signing-key/generator';
 export { RUNTIMES } from './runtimes';
 export type { BinaryRuntime, RuntimeId } from './runtimes/types';

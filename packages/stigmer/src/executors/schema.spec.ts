@@ -42,8 +42,8 @@ function errors(validate: ValidateFunction, options: unknown): string[] {
 
 describe('executor and generator schemas (ajv)', () => {
   it('cover every executor and generator, and each file exists', () => {
-    expect(Object.keys(EXECUTORS).sort()).toEqual(['binary-report', 'build-binary', 'clean-binary', 'test-binary']);
-    expect(Object.keys(GENERATORS).sort()).toEqual(['binary-spec', 'ci-workflow', 'init']);
+    expect(Object.keys(EXECUTORS).sort()).toEqual(['binary-report', 'build-binary', 'clean-binary', 'publish-binary', 'test-binary']);
+    expect(Object.keys(GENERATORS).sort()).toEqual(['binary-spec', 'ci-workflow', 'init', 'signing-key']);
     for (const file of Object.values(ALL)) expect(fs.existsSync(file)).toBe(true);
   });
 

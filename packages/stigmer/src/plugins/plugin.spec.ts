@@ -49,7 +49,7 @@ describe('createNodes: pyproject-only projects', () => {
   it('adds the build targets where the folder holds a spec, under the same name', async () => {
     const nodes = await inferredNodes({ 'services/api/pyproject.toml': '[project]\nname = "web-api"\n', 'services/api/api.spec': SPEC });
     expect(nodes['services/api'].name).toBe('web-api');
-    expect(Object.keys(nodes['services/api'].targets ?? {}).sort()).toEqual(['binary-report', 'build-binary', 'clean-binary', 'test-binary']);
+    expect(Object.keys(nodes['services/api'].targets ?? {}).sort()).toEqual(['binary-report', 'build-binary', 'clean-binary', 'nx-release-publish', 'publish-binary', 'test-binary']);
   });
 
   it('creates no node where project.json or package.json already define one, nor a name that would rename it', async () => {

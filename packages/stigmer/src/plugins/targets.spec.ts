@@ -24,8 +24,8 @@ describe('createBinaryTargets', () => {
   const test = targets['test-binary'];
   const clean = targets['clean-binary'];
 
-  it('creates the default targets (binary-report for a runtime that writes size reports)', () => {
-    expect(Object.keys(targets).sort()).toEqual(['binary-report', 'build-binary', 'clean-binary', 'test-binary']);
+  it('creates the default targets (binary-report for a runtime that writes size reports, publish-binary and nx-release-publish)', () => {
+    expect(Object.keys(targets).sort()).toEqual(['binary-report', 'build-binary', 'clean-binary', 'nx-release-publish', 'publish-binary', 'test-binary']);
     expect(targets['binary-report']).toMatchObject({ executor: 'stigmer:binary-report', cache: false, dependsOn: ['build-binary'], options: { spec: 'agent-runner.spec' } });
     expect(build.executor).toBe('stigmer:build-binary');
     expect(test.executor).toBe('stigmer:test-binary');
@@ -86,6 +86,14 @@ describe('createBinaryTargets', () => {
     expect(clean.outputs).toBeUndefined();
   });
 
+  it('publishes (publish-binary, nx-release-publish) after test-binary, never cached, with the plugin\'s publish options', () => {
+    const withStore = createBinaryTargets(pythonRuntime, spec, context(), { publish: { store: 's3://bucket/bin', expiresDays: 7 } });
+    for (const name of ['publish-binary', 'nx-release-publish']) {
+      expect(withStore[name]).toMatchObject({ executor: 'stigmer:publish-binary', cache: false, dependsOn: ['test-binary'] });
+      expect(withStore[name].options).toEqual({ store: 's3://bucket/bin', expiresDays: 7, spec: spec.specFile });
+    }
+  });
+
   it('describes the targets with the runtime technologies', () => {
     expect(build.metadata?.technologies).toEqual(['python', 'pyinstaller']);
     expect(build.metadata?.description).toContain('agent-runner');
@@ -94,9 +102,10 @@ describe('createBinaryTargets', () => {
 
   it('uses the target names of the plugin options, and wires dependsOn to the custom build name', () => {
     const custom = createBinaryTargets(pythonRuntime, spec, context(), { buildTargetName: 'bin', testTargetName: 'bin-test', cleanTargetName: 'bin-clean' });
-    expect(Object.keys(custom).sort()).toEqual(['bin', 'bin-clean', 'bin-test', 'binary-report']);
+    expect(Object.keys(custom).sort()).toEqual(['bin', 'bin-clean', 'bin-test', 'binary-report', 'nx-release-publish', 'publish-binary']);
     expect(custom['binary-report'].dependsOn).toEqual(['bin']);
     expect(custom['bin-test'].dependsOn).toEqual(['bin']);
+    expect(custom['publish-binary'].dependsOn).toEqual(['bin-test']);
     expect(custom['bin'].metadata?.help?.command).toContain(':bin --help');
   });
 

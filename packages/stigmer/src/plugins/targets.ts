@@ -6,9 +6,19 @@ export interface StigmerPluginOptions {
   testTargetName?: string;
   cleanTargetName?: string;
   reportTargetName?: string;
+  publishTargetName?: string;
+  /**
+   * Where and how publish-binary (and nx release publish) publish: `{ "store": "s3://bucket/prefix" }` plus any
+   * other publish-binary option (endpoint, region, channel, expiresDays, publicKey). Target options in
+   * project.json and command-line options override these.
+   */
+  publish?: Record<string, unknown>;
   /** Runtime options that decide the toolchain part of a cache key (an interpreter to build with, say). */
   [runtimeOption: string]: unknown;
 }
+
+/** The target `nx release publish` runs for each released project. */
+export const RELEASE_PUBLISH_TARGET = 'nx-release-publish';
 
 export interface TargetContext {
   projectRoot: string;
@@ -31,6 +41,7 @@ export function createBinaryTargets(
   const testTarget = options.testTargetName ?? 'test-binary';
   const cleanTarget = options.cleanTargetName ?? 'clean-binary';
   const reportTarget = options.reportTargetName ?? 'binary-report';
+  const publishTarget = options.publishTargetName ?? 'publish-binary';
   const binaries = spec.binaryFiles.map((file) => `{projectRoot}/dist/${file}`);
   const toolchain = { runtime: context.runtimeInputs.toolchainCommand };
   const technologies = runtime.technologies;
@@ -112,6 +123,9 @@ export function createBinaryTargets(
           },
         }
       : {}),
+    [publishTarget]: publishTargetConfiguration(spec, testTarget, technologies, options, `Publish ${spec.binaryName}'s binaries (every platform in dist/), signed, into the store, then its index`, publishTarget),
+    // nx release publish runs this for each released project, after nx release version set the new version.
+    [RELEASE_PUBLISH_TARGET]: publishTargetConfiguration(spec, testTarget, technologies, options, `Publish the version nx release set: ${spec.binaryName}'s binaries and index`, RELEASE_PUBLISH_TARGET),
     [cleanTarget]: {
       executor: 'stigmer:clean-binary',
       cache: false,
@@ -119,6 +133,31 @@ export function createBinaryTargets(
       metadata: {
         technologies,
         description: `Remove ${spec.binaryName}, its side files and the build work files`,
+      },
+    },
+  };
+}
+
+/** Never cached (it writes to a store, and reads the signing key from the environment); built and tested first. */
+function publishTargetConfiguration(
+  spec: SpecInfo,
+  testTarget: string,
+  technologies: string[],
+  options: StigmerPluginOptions,
+  description: string,
+  name: string,
+): TargetConfiguration {
+  return {
+    executor: 'stigmer:publish-binary',
+    cache: false,
+    dependsOn: [testTarget],
+    options: { ...(options.publish ?? {}), spec: spec.specFile },
+    metadata: {
+      technologies,
+      description,
+      help: {
+        command: `npx nx run <project>:${name} --help`,
+        example: { options: { store: 's3://bucket/bin', channel: 'beta' } },
       },
     },
   };

@@ -109,6 +109,12 @@ export interface GenerateSpecRequest {
   layout?: BinaryLayout;
 }
 
+export interface ReleaseVersionFile {
+  file: string;
+  read(text: string, fileName: string): string | undefined;
+  write(text: string, version: string, fileName: string): string;
+}
+
 /** The target inputs a runtime adds to build-binary beyond the project's own sources. */
 export interface RuntimeInputs {
   /** File patterns excluded from the project's sources: only what the binary never holds (tests folders, caches, environments). */
@@ -226,6 +232,12 @@ export interface BinaryRuntime {
   diagnose?(output: string, spec: SpecInfo): string | undefined;
   /** Work files to remove in clean-binary (absolute paths). */
   workFiles(project: ProjectRef, spec: SpecInfo): string[];
+  /**
+   * The service's own version declaration, for nx release's version actions: the file (relative to the project
+   * root) and a reader and a format-keeping writer of its text. Runtimes whose version lives elsewhere (Node's
+   * package.json, which Nx's own version actions handle; Go's release tag) leave it out.
+   */
+  releaseVersion?: ReleaseVersionFile;
   /** Writes the spec and the service-side changes (dependency declarations) into the tree. */
   /** Returns what must run once the tree is on disk (re-locking), if anything. */
   generateSpec(request: GenerateSpecRequest): Promise<GeneratorCallback | void>;

@@ -58,6 +58,7 @@ describe('ciWorkflowGenerator', () => {
     ['remote cache', { remoteCache: true }],
     ['one platform, other versions', { platforms: ['windows-x64'], nodeVersion: '22', pythonVersion: '3.12' }],
     ['remote cache on two platforms, another branch', { platforms: ['linux-x64', 'macos-arm64'], remoteCache: true, mainBranch: 'release/2.x' }],
+    ['publish on tags', { publish: true }],
   ];
 
   it.each(combinations)('passes actionlint: %s', async (_label, options) => {
@@ -137,6 +138,31 @@ describe('ciWorkflowGenerator', () => {
     await ciWorkflowGenerator(tree, { remoteCache: true, force: true });
     const withToken = allSteps(workflow()).filter((step) => JSON.stringify(step).includes('secrets.'));
     expect(withToken.map((step) => step.name)).toEqual(['Build and test the binary']);
+  });
+
+  it('--publish: on a tag, one publish job per project and platform; secrets only through env: of the publish step', async () => {
+    await ciWorkflowGenerator(tree, { publish: true, platforms: ['linux-x64', 'windows-x64'] });
+    const wf = workflow();
+    expect(wf.on.push.tags).toEqual(['v*', '*@*']);
+    expect(wf.jobs.affected.if).toBe("github.ref_type != 'tag'");
+    expect(wf.jobs.publish.strategy.matrix.platform).toEqual(['linux-x64', 'windows-x64']);
+    const withSecrets = allSteps(wf).filter((step) => JSON.stringify(step).includes('secrets.'));
+    expect(withSecrets.map((step) => step.name)).toEqual(['Build, test and publish the binary']);
+    expect(withSecrets[0].env.STIGMER_SIGNING_KEY).toBe('${{ secrets.STIGMER_SIGNING_KEY }}');
+    // The tag reaches the shell as GITHUB_REF_NAME: nx release's <project>@<version> publishes that project, checked against that version.
+    const bin = path.join(tmp, 'bin');
+    fs.mkdirpSync(bin);
+    const calls = path.join(tmp, 'calls.jsonl');
+    fs.writeFileSync(path.join(bin, 'npx'), `#!${process.execPath}\nrequire('fs').appendFileSync(${JSON.stringify(calls)}, JSON.stringify(process.argv.slice(2)) + '\\n');\n`, { mode: 0o755 });
+    const pwned = path.join(tmp, 'pwned');
+    const tag = `svc$(touch ${pwned})@1.2.0`;
+    const bash = (script: string, env: Record<string, string>) =>
+      spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script], { encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH}`, HOME: tmp, GITHUB_OUTPUT: path.join(tmp, 'out'), GITHUB_REF_NAME: tag, ...env } });
+    expect(bash(wf.jobs.publishable.steps.at(-1).run, {}).status).toBe(0);
+    expect(fs.readFileSync(path.join(tmp, 'out'), 'utf8')).toBe(`projects=${JSON.stringify([`svc$(touch ${pwned})`])}\n`);
+    expect(bash(withSecrets[0].run, { PROJECT: `svc$(touch ${pwned})` }).status).toBe(0);
+    expect(fs.existsSync(pwned)).toBe(false);
+    expect(fs.readFileSync(calls, 'utf8').trim().split('\n').map((line) => JSON.parse(line))).toEqual([['nx', 'run', `svc$(touch ${pwned}):publish-binary`, '--version=1.2.0']]);
   });
 
   it('refuses a GitHub expression where a plain value belongs', async () => {

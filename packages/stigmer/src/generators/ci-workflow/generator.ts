@@ -10,6 +10,8 @@ export interface CiWorkflowOptions {
   nodeVersion?: string;
   pythonVersion?: string;
   remoteCache?: boolean;
+  /** Publish on version tags (v1.2.0 for every service, or nx release's <project>@1.2.0 for one). */
+  publish?: boolean;
   force?: boolean;
 }
 
@@ -53,9 +55,17 @@ export function renderWorkflow(options: CiWorkflowOptions & { mainBranch: string
         NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: '${{ secrets.NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN }}',
       }
     : {};
+  const matrix = (projects: string) => ({
+    'fail-fast': false,
+    matrix: {
+      project: `\${{ fromJSON(${projects}) }}`,
+      platform: platforms,
+      include: platforms.map((platform) => ({ platform, runner: RUNNERS[platform] })),
+    },
+  });
   const workflow = {
     name: 'Binaries',
-    on: { push: { branches: [options.mainBranch] }, pull_request: {} },
+    on: { push: { branches: [options.mainBranch], ...(options.publish ? { tags: ['v*', '*@*'] } : {}) }, pull_request: {} },
     // actions: read lets nx-set-shas find the last successful run of this workflow on the main branch.
     permissions: { actions: 'read', contents: 'read' },
     concurrency: { group: 'binaries-${{ github.ref }}', 'cancel-in-progress': true },
@@ -64,6 +74,7 @@ export function renderWorkflow(options: CiWorkflowOptions & { mainBranch: string
     jobs: {
       affected: {
         name: 'Affected binaries',
+        ...(options.publish ? { if: "github.ref_type != 'tag'" } : {}),
         'runs-on': 'ubuntu-24.04',
         outputs: { projects: '${{ steps.affected.outputs.projects }}' },
         steps: [
@@ -82,14 +93,7 @@ export function renderWorkflow(options: CiWorkflowOptions & { mainBranch: string
         name: '${{ matrix.project }} on ${{ matrix.platform }}',
         needs: 'affected',
         if: "needs.affected.outputs.projects != '[]'",
-        strategy: {
-          'fail-fast': false,
-          matrix: {
-            project: '${{ fromJSON(needs.affected.outputs.projects) }}',
-            platform: platforms,
-            include: platforms.map((platform) => ({ platform, runner: RUNNERS[platform] })),
-          },
-        },
+        strategy: matrix('needs.affected.outputs.projects'),
         'runs-on': '${{ matrix.runner }}',
         steps: [
           { uses: 'actions/checkout@v4' },
@@ -107,6 +111,7 @@ export function renderWorkflow(options: CiWorkflowOptions & { mainBranch: string
           },
         ],
       },
+      ...(options.publish ? publishJobs(setup, matrix) : {}),
     },
   };
   const header = [
@@ -115,6 +120,63 @@ export function renderWorkflow(options: CiWorkflowOptions & { mainBranch: string
     '# Trim the platforms with --platforms, or edit this file (the generator never overwrites it without --force).',
   ].join('\n');
   return `${header}\n${stringify(workflow, { lineWidth: 0 })}`;
+}
+
+/**
+ * Publishing on a version tag: `<project>@<version>` (nx release's tag) publishes that project, `v<version>` every
+ * service with publish-binary. One job per project and platform: each publishes the binary it built, and the
+ * index's conditional write merges the jobs' platforms. Credentials and the signing key reach the step through
+ * `env:` only; the tag's text reaches the shell through GITHUB_REF_NAME, never through an expression in `run:`.
+ */
+function publishJobs(setup: (withPython: boolean) => object[], matrix: (projects: string) => object): Record<string, object> {
+  return {
+    publishable: {
+      name: 'Services to publish',
+      if: "github.ref_type == 'tag'",
+      'runs-on': 'ubuntu-24.04',
+      outputs: { projects: '${{ steps.publishable.outputs.projects }}' },
+      steps: [
+        { uses: 'actions/checkout@v4' },
+        ...setup(false),
+        {
+          id: 'publishable',
+          name: 'Projects the tag publishes',
+          run: [
+            'if [[ "$GITHUB_REF_NAME" == *@* ]]; then',
+            '  projects="$(node -e \'process.stdout.write(JSON.stringify([process.argv[1]]))\' "${GITHUB_REF_NAME%@*}")"',
+            'else',
+            '  projects="$(npx nx show projects --with-target publish-binary --json)"',
+            'fi',
+            'echo "projects=$projects" >> "$GITHUB_OUTPUT"',
+          ].join('\n'),
+        },
+      ],
+    },
+    publish: {
+      name: 'Publish ${{ matrix.project }} for ${{ matrix.platform }}',
+      needs: 'publishable',
+      if: "needs.publishable.outputs.projects != '[]'",
+      strategy: matrix('needs.publishable.outputs.projects'),
+      'runs-on': '${{ matrix.runner }}',
+      steps: [
+        { uses: 'actions/checkout@v4' },
+        ...setup(true),
+        {
+          name: 'Build, test and publish the binary',
+          env: {
+            PROJECT: '${{ matrix.project }}',
+            AWS_ACCESS_KEY_ID: '${{ secrets.AWS_ACCESS_KEY_ID }}',
+            AWS_SECRET_ACCESS_KEY: '${{ secrets.AWS_SECRET_ACCESS_KEY }}',
+            AWS_REGION: '${{ vars.AWS_REGION }}',
+            AWS_ENDPOINT_URL_S3: '${{ vars.AWS_ENDPOINT_URL_S3 }}',
+            STIGMER_SIGNING_KEY: '${{ secrets.STIGMER_SIGNING_KEY }}',
+          },
+          // The tag's version must be the version the binary was built as.
+          run: 'version="${GITHUB_REF_NAME##*@}"; version="${version#v}"; npx nx run "$PROJECT:publish-binary" --version="$version"',
+        },
+      ],
+    },
+  };
 }
 
 export default ciWorkflowGenerator;

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { readPyprojectVersion, writePyprojectVersion } from './pyproject-version';
 import { logger } from '@nx/devkit';
 import * as fs from 'fs-extra';
 import { hostTarget } from '../../utils/artifacts';
@@ -203,4 +204,5 @@ export const pythonRuntime: BinaryRuntime = {
   },
 
   generateSpec: generatePythonSpec,
+  releaseVersion: { file: 'pyproject.toml', read: readPyprojectVersion, write: writePyprojectVersion },
 };

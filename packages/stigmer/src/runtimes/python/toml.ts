@@ -204,3 +204,22 @@ export function verifyEdit(before: string, after: string, change: (doc: TomlTabl
   }
   return after;
 }
+
+/**
+ * Replaces the basic-string value of `key` in table `table` (`version = "1.1.0"  # comment` keeps its quotes,
+ * spacing and comment). Undefined when the key is not there as a one-line string.
+ */
+export function replaceStringValue(text: string, table: string[], key: string, value: string): string | undefined {
+  const lines = scanLines(text);
+  const start = lines.findIndex((l) => l.header && isDeepStrictEqual(l.header, table));
+  if (start === -1) return undefined;
+  const pattern = new RegExp(`^(\\s*["']?${escapeRegExp(key)}["']?\\s*=\\s*)(["'])([^"'\\\\]*)\\2`);
+  for (let i = start + 1; i < lines.length && !lines[i].header; i++) {
+    const match = pattern.exec(lines[i].text);
+    if (!match) continue;
+    const texts = lines.map((l) => l.text);
+    texts[i] = `${match[1]}${match[2]}${value}${match[2]}${lines[i].text.slice(match[0].length)}`;
+    return texts.join('\n');
+  }
+  return undefined;
+}
