@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { normalizeDistName, parseRequirement, readRequirements } from './project-metadata';
+import { normalizeDistName, parseRequirement, readRequirements } from './requirements';
 import { parseToml, TomlTable } from './toml';
 import { joinPath, WorkspaceFiles } from '../../utils/workspace-files';
 

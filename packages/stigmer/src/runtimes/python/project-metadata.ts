@@ -2,23 +2,15 @@ import * as path from 'node:path';
 import { parseToml, TomlTable } from './toml';
 import { poetryToPep440 } from './poetry-constraint';
 import { findUvWorkspace, UvWorkspace } from './local-dependencies';
+import { normalizeDistName, parseRequirement, PythonDependency, ReadProjectFile, readRequirements } from './requirements';
 import { joinPath, WorkspaceFiles } from '../../utils/workspace-files';
+
+// Requirement lines live in requirements.ts (shared with local-dependencies.ts without an import cycle).
+export { normalizeDistName, parseRequirement, readRequirements } from './requirements';
+export type { PythonDependency, ReadProjectFile } from './requirements';
 
 /** How a Python service declares its dependencies. */
 export type PythonProjectStyle = 'poetry' | 'uv' | 'pep621' | 'requirements' | 'none';
-
-export interface PythonDependency {
-  /** Distribution name as declared (pyjwt, grpcio, graphton). */
-  name: string;
-  /** PEP 508 requirement for pip (undefined for local paths). */
-  requirement?: string;
-  /** Local path dependency, relative to the project root (posix separators). */
-  localPath?: string;
-  /** The file that declares it, relative to the project root. */
-  declaredIn?: string;
-  /** Installed only under a condition the requirement does not carry (Poetry's optional, python or platform keys). */
-  conditional?: boolean;
-}
 
 export interface PythonProjectMetadata {
   style: PythonProjectStyle;
@@ -43,16 +35,8 @@ export interface ProjectLocation {
   projectRoot: string;
 }
 
-/** Reads a file relative to the project root; undefined when it does not exist. */
-export type ReadProjectFile = (relativePath: string) => string | undefined;
-
 export const LOCK_FILES = ['poetry.lock', 'uv.lock', 'pdm.lock', 'Pipfile.lock'];
 const REQUIREMENT_FILES = ['requirements.txt', 'requirements.in'];
-
-/** Normalised distribution name (PEP 503): "PyJWT" and "py_jwt" compare equal to "pyjwt" / "py-jwt". */
-export function normalizeDistName(name: string): string {
-  return name.toLowerCase().replace(/[-_.]+/g, '-');
-}
 
 /**
  * Reads what a service declares: pyproject.toml (Poetry, uv, PEP 621) and requirements files.
@@ -215,45 +199,6 @@ function addMembersOfMembers(metadata: PythonProjectMetadata, member: MemberOf):
       metadata.dependencies.push({ name: name as string, localPath: member.relative(memberRoot) });
     }
   }
-}
-
-/** One PEP 508 line; `name @ file:../lib` becomes a local path. */
-export function parseRequirement(line: string): PythonDependency | undefined {
-  const match = /^\s*([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(line);
-  if (!match) return undefined;
-  const name = match[1];
-  const fileUrl = /@\s*file:(?:\/\/)?(\S+?)\s*(?:;|$)/.exec(line);
-  if (fileUrl) return { name, localPath: toPosix(decodeURIComponent(fileUrl[1])) };
-  return { name, requirement: line.trim() };
-}
-
-/** Requirements file lines: packages, `-e ../lib` and `../lib` local paths, `-r other.txt` includes. */
-export function readRequirements(file: string, read: ReadProjectFile, seen = new Set<string>()): PythonDependency[] {
-  if (seen.has(file)) return [];
-  seen.add(file);
-  const text = read(file) ?? '';
-  const base = path.posix.dirname(toPosix(file));
-  const dependencies: PythonDependency[] = [];
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.replace(/(^|\s)#.*$/, '').trim();
-    if (!line) continue;
-    const include = /^(?:-r|--requirement)\s*=?\s*(\S+)/.exec(line);
-    if (include) {
-      dependencies.push(...readRequirements(path.posix.join(base, include[1]), read, seen));
-      continue;
-    }
-    const editable = /^(?:-e|--editable)\s*=?\s*(\S+)/.exec(line);
-    const target = editable ? editable[1] : line;
-    if (/^(\.{1,2}\/|\/|file:)/.test(target)) {
-      const localPath = toPosix(target.replace(/^file:(\/\/)?/, ''));
-      dependencies.push({ name: path.posix.basename(localPath.replace(/\/+$/, '')), localPath });
-      continue;
-    }
-    if (line.startsWith('-')) continue; // other pip options (--index-url, ...)
-    const dependency = parseRequirement(line);
-    if (dependency) dependencies.push(dependency);
-  }
-  return dependencies;
 }
 
 function dedupe(dependencies: PythonDependency[]): PythonDependency[] {
