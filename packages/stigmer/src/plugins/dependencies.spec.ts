@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CreateDependenciesContext } from '@nx/devkit';
 import { createDependencies } from './dependencies';
-import { localDependencyPaths } from '../runtimes/python/local-dependencies';
+import { localDependencyPaths } from '../runtimes/python/project/local-dependencies';
 
 describe('localDependencyPaths', () => {
   it('finds Poetry path dependencies in every group, uv sources and file: references', () => {

@@ -49,7 +49,7 @@ describe('createBinaryTargets', () => {
     expect(inputs).toContainEqual({ externalDependencies: [] });
     const runtimeInput = inputs.find((i): i is { runtime: string } => typeof i === 'object' && i !== null && 'runtime' in i);
     // a node script of the plugin resolves the interpreter that builds and prints its version
-    expect(runtimeInput?.runtime).toMatch(/^node \S*runtimes\/python\/toolchain-key\.js apps\/agent-runner$/);
+    expect(runtimeInput?.runtime).toMatch(/^node \S*runtimes\/python\/environment\/toolchain-key\.js apps\/agent-runner$/);
     // the exclusions come after the project glob, or they would exclude nothing
     expect(inputs.indexOf('{projectRoot}/**/*')).toBeLessThan(inputs.indexOf('!{projectRoot}/tests/**/*'));
   });

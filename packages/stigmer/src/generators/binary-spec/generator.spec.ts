@@ -1,7 +1,7 @@
 import { addProjectConfiguration, logger, readNxJson, Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { parse } from 'smol-toml';
-import { isUneditedGeneratedSpec } from '../../runtimes/python/spec-file';
+import { isUneditedGeneratedSpec } from '../../runtimes/python/spec-file/spec-file';
 import { binarySpecGenerator } from './generator';
 
 const PYPROJECT = `[tool.poetry]

@@ -1,24 +1,24 @@
 import * as path from 'node:path';
-import { readPyprojectVersion, writePyprojectVersion } from './pyproject-version';
+import { readPyprojectVersion, writePyprojectVersion } from './project/pyproject-version';
 import { logger } from '@nx/devkit';
 import * as fs from 'fs-extra';
 import { hostTarget } from '../../utils/artifacts';
 import { packFolder } from '../../utils/folder-archive';
 import { StigmerError } from '../../utils/errors';
 import { diskFiles, joinPath } from '../../utils/workspace-files';
-import { findLocalPackages } from './local-packages';
-import { findUvWorkspace } from './local-dependencies';
+import { findLocalPackages } from './project/local-packages';
+import { findUvWorkspace } from './project/local-dependencies';
 import type { BinaryRuntime, BuildOutput, BuildRequest, ProjectRef, SpecInfo } from '../types';
-import { resolvePythonEnvironment, withUvEnvironmentLock } from './environment';
-import { generatePythonSpec } from './generate';
-import { LOCK_FILES, PythonProjectMetadata, readPythonProject } from './project-metadata';
-import { pyInstallerCacheDir, runPyInstaller } from './pyinstaller';
-import { KeyVariant, toolchainKeyCommand } from './toolchain-key';
-import { binaryNameFromSpec, layoutOfSpec, looksLikePyInstallerSpec, smokeProposalOf, unknownLayoutOf } from './spec-file';
-import { missingModuleHint, verifyPythonBinary } from './verify';
-import { pythonDependencies } from './graph-edges';
-import { pyprojectDetection } from './pyproject-projects';
-import { pythonReport } from './report';
+import { resolvePythonEnvironment, withUvEnvironmentLock } from './environment/environment';
+import { generatePythonSpec } from './spec-file/generate';
+import { LOCK_FILES, PythonProjectMetadata, readPythonProject } from './project/project-metadata';
+import { pyInstallerCacheDir, runPyInstaller } from './pyinstaller/pyinstaller';
+import { KeyVariant, toolchainKeyCommand } from './environment/toolchain-key';
+import { binaryNameFromSpec, layoutOfSpec, looksLikePyInstallerSpec, smokeProposalOf, unknownLayoutOf } from './spec-file/spec-file';
+import { missingModuleHint, verifyPythonBinary } from './verify/verify';
+import { pythonDependencies } from './project/graph-edges';
+import { pyprojectDetection } from './project/pyproject-projects';
+import { pythonReport } from './pyinstaller/report';
 
 /** PyInstaller's work folder for a service: build/ beside its sources, kept between builds. */
 function workPath(project: ProjectRef): string {

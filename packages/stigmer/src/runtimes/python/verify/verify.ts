@@ -1,14 +1,14 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'fs-extra';
-import { lastLines, run } from '../../utils/process';
-import { diskFiles, joinPath } from '../../utils/workspace-files';
-import type { CheckResult, ProjectRef, VerifyRequest } from '../types';
-import { resolvePythonEnvironment } from './environment';
-import { findLocalPackages, LocalPackages } from './local-packages';
-import type { PythonDependency } from './project-metadata';
-import { helperScript } from './pyinstaller';
-import { entryOfSpec } from './spec-file';
+import { lastLines, run } from '../../../utils/process';
+import { diskFiles, joinPath } from '../../../utils/workspace-files';
+import type { CheckResult, ProjectRef, VerifyRequest } from '../../types';
+import { resolvePythonEnvironment } from '../environment/environment';
+import { findLocalPackages, LocalPackages } from '../project/local-packages';
+import type { PythonDependency } from '../project/project-metadata';
+import { helperScript } from '../pyinstaller/pyinstaller';
+import { entryOfSpec } from '../spec-file/spec-file';
 
 interface ArchiveContents {
   entries: string[];

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { StigmerError } from '../../utils/errors';
+import { StigmerError } from '../../../utils/errors';
 import { parseToml, replaceStringValue } from './toml';
 
 /** Where a pyproject.toml declares its version: PEP 621's [project] first, else Poetry's [tool.poetry]. */

@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'fs-extra';
-import { helperScript } from './pyinstaller';
-import { readImportRecords } from './verify';
+import { helperScript } from '../pyinstaller/pyinstaller';
+import { readImportRecords } from '../verify/verify';
 
 /**
  * python/stigmer_spec.py, run by a real python3 against a fake site-packages: installed distributions with

@@ -1,5 +1,5 @@
 import { parse } from 'smol-toml';
-import { PYINSTALLER_VERSION } from './environment';
+import { PYINSTALLER_VERSION } from '../environment/environment';
 import { addPyInstallerDevDependency, pyinstallerPythonRange } from './pyproject-edit';
 
 const POETRY_WITH_DEV = `[tool.poetry]

@@ -13,7 +13,7 @@ describe('resolvePythonEnvironment in two concurrent processes', () => {
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-venv-race-'));
   const service = path.join(workspace, 'services', 'tiny');
   const worker = path.join(workspace, 'worker.js');
-  const nodeModules = path.join(__dirname, '..', '..', '..', '..', '..', 'node_modules');
+  const nodeModules = path.join(__dirname, '..', '..', '..', '..', '..', '..', 'node_modules');
 
   beforeAll(() => {
     fs.mkdirSync(service, { recursive: true });

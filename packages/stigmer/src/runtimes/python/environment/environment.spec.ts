@@ -1,8 +1,8 @@
 import * as path from 'node:path';
-import { StigmerError } from '../../utils/errors';
+import { StigmerError } from '../../../utils/errors';
 import { chooseEnvironment, EnvironmentProbe, managedInstallArgs, managedVenvDir, PYINSTALLER_VERSION } from './environment';
 import { pinSourceOf, unpinnedNotice } from './managed-install';
-import { readPythonProject } from './project-metadata';
+import { readPythonProject } from '../project/project-metadata';
 
 const nothing: EnvironmentProbe = { hasPoetryLock: false, hasUvLock: false, poetryOnPath: false, uvOnPath: false };
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { withUvEnvironmentLock } from './environment';
-import type { PythonProjectMetadata } from './project-metadata';
+import type { PythonProjectMetadata } from '../project/project-metadata';
 
 /**
  * Two members of one uv workspace share the .venv beside its uv.lock: a build holds that environment's lock

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { normalizeDistName, parseRequirement, readRequirements } from './requirements';
 import { parseToml, TomlTable } from './toml';
-import { joinPath, WorkspaceFiles } from '../../utils/workspace-files';
+import { joinPath, WorkspaceFiles } from '../../../utils/workspace-files';
 
 /** Files that can declare local Python dependencies, by base name. */
 export function declaresPythonDependencies(fileName: string): boolean {

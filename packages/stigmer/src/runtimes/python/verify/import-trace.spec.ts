@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'fs-extra';
-import { helperScript } from './pyinstaller';
+import { helperScript } from '../pyinstaller/pyinstaller';
 import { readImportRecords, TraceResult, traceChecks } from './verify';
 
 /**

@@ -1,5 +1,5 @@
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import { joinPath, treeFiles } from '../../utils/workspace-files';
+import { joinPath, treeFiles } from '../../../utils/workspace-files';
 import { normalizeDistName, parseRequirement, PythonDependency, readPythonProject, readRequirements } from './project-metadata';
 
 /** A read function over an in-memory set of files, relative to the project root. */

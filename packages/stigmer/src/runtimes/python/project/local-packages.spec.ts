@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { diskFiles } from '../../utils/workspace-files';
+import { diskFiles } from '../../../utils/workspace-files';
 import { findLocalPackages } from './local-packages';
 
 describe('findLocalPackages (on disk)', () => {

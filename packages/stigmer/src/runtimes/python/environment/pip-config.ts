@@ -1,4 +1,4 @@
-import { run } from '../../utils/process';
+import { run } from '../../../utils/process';
 
 /** The part of pip's configuration that decides where packages come from and how TLS is checked. */
 export interface PipIndexConfig {

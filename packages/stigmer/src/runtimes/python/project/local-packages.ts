@@ -1,4 +1,4 @@
-import { joinPath, WorkspaceFiles } from '../../utils/workspace-files';
+import { joinPath, WorkspaceFiles } from '../../../utils/workspace-files';
 
 export interface LocalPackages {
   /** Folder (workspace-relative) that goes on PyInstaller's path: the library root, or its src/. */

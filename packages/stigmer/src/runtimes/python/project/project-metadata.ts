@@ -3,7 +3,7 @@ import { parseToml, TomlTable } from './toml';
 import { poetryToPep440 } from './poetry-constraint';
 import { findUvWorkspace, UvWorkspace } from './local-dependencies';
 import { normalizeDistName, parseRequirement, PythonDependency, ReadProjectFile, readRequirements } from './requirements';
-import { joinPath, WorkspaceFiles } from '../../utils/workspace-files';
+import { joinPath, WorkspaceFiles } from '../../../utils/workspace-files';
 
 // Requirement lines live in requirements.ts (shared with local-dependencies.ts without an import cycle).
 export { normalizeDistName, parseRequirement, readRequirements } from './requirements';

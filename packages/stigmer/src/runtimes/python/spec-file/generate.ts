@@ -1,12 +1,12 @@
 import * as path from 'node:path';
 import { GeneratorCallback, logger } from '@nx/devkit';
-import { StigmerError } from '../../utils/errors';
-import { joinPath, treeFiles, WorkspaceFiles } from '../../utils/workspace-files';
-import type { GenerateSpecRequest, ProjectRef } from '../types';
-import { findLocalPackages, LocalPackages } from './local-packages';
-import { PythonProjectMetadata, readPythonProject } from './project-metadata';
-import { addPyInstallerDevDependency } from './pyproject-edit';
-import { relockAfterEdit } from './relock';
+import { StigmerError } from '../../../utils/errors';
+import { joinPath, treeFiles, WorkspaceFiles } from '../../../utils/workspace-files';
+import type { GenerateSpecRequest, ProjectRef } from '../../types';
+import { findLocalPackages, LocalPackages } from '../project/local-packages';
+import { PythonProjectMetadata, readPythonProject } from '../project/project-metadata';
+import { addPyInstallerDevDependency } from '../project/pyproject-edit';
+import { relockAfterEdit } from '../environment/relock';
 import {
   addTracedImports,
   DEFAULT_EXCLUDES,
@@ -19,7 +19,7 @@ import {
   tracedImportsOf,
   withLayout,
 } from './spec-file';
-import { parseToml, TomlTable } from './toml';
+import { parseToml, TomlTable } from '../project/toml';
 
 const ENTRY_CANDIDATES = ['main.py', '__main__.py', 'app.py', 'server.py', 'cli.py'];
 const SCRIPT_ENTRY = /^\s*([A-Za-z_][\w.]*)\s*:\s*([A-Za-z_][\w.]*)\s*$/;

@@ -1,13 +1,13 @@
 import * as path from 'node:path';
 import * as fs from 'fs-extra';
 import { logger } from '@nx/devkit';
-import { StigmerError } from '../../utils/errors';
-import { run, runChecked } from '../../utils/process';
-import type { ProjectRef } from '../types';
+import { StigmerError } from '../../../utils/errors';
+import { run, runChecked } from '../../../utils/process';
+import type { ProjectRef } from '../../types';
 import { indexUrlWithCredentials, isFullyPinnedRequirements, LockedIndex, LockedRequirement, notInstalledDependencies, poetryLockRequirements, uvExportRequirements } from './locked-requirements';
 import { readPipConfig, uvEnvironmentFor } from './pip-config';
-import { PythonProjectMetadata } from './project-metadata';
-import { parseToml } from './toml';
+import { PythonProjectMetadata } from '../project/project-metadata';
+import { parseToml } from '../project/toml';
 
 /** The uv that managed environments install locks with (a PyPI package, bootstrapped into .stigmer/tools). */
 export const MANAGED_UV_VERSION = '0.13.9';

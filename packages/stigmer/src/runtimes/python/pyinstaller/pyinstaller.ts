@@ -2,13 +2,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { logger } from '@nx/devkit';
-import { StigmerError } from '../../utils/errors';
-import { findOnPath, lastLines, run } from '../../utils/process';
-import type { Progress } from '../../utils/progress';
+import { StigmerError } from '../../../utils/errors';
+import { findOnPath, lastLines, run } from '../../../utils/process';
+import type { Progress } from '../../../utils/progress';
 
 /** Python helper scripts shipped with the plugin (packages/stigmer/python). */
 export function helperScript(name: string): string {
-  return path.join(__dirname, '..', '..', '..', 'python', name);
+  return path.join(__dirname, '..', '..', '..', '..', 'python', name);
 }
 
 export interface PyInstallerRun {

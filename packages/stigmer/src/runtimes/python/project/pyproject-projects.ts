@@ -1,7 +1,7 @@
 import * as path from 'node:path';
-import { StigmerError } from '../../utils/errors';
-import { joinPath, WorkspaceFiles } from '../../utils/workspace-files';
-import type { DetectedProject, ProjectDetection } from '../types';
+import { StigmerError } from '../../../utils/errors';
+import { joinPath, WorkspaceFiles } from '../../../utils/workspace-files';
+import type { DetectedProject, ProjectDetection } from '../../types';
 import { normalizeDistName } from './project-metadata';
 import { parseToml } from './toml';
 

@@ -1,5 +1,5 @@
-import { normalizeDistName } from './project-metadata';
-import { parseToml, TomlTable } from './toml';
+import { normalizeDistName } from '../project/project-metadata';
+import { parseToml, TomlTable } from '../project/toml';
 
 /** A named package source (a private index) that a lock takes packages from. */
 export interface LockedIndex {

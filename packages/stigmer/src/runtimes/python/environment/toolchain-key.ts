@@ -1,6 +1,6 @@
 /*
  * The toolchain part of a Python service's cache key, run by Nx as a runtime input:
- *   node <plugin>/dist/runtimes/python/toolchain-key.js <projectRoot> [variant...]
+ *   node <plugin>/dist/runtimes/python/environment/toolchain-key.js <projectRoot> [variant...]
  * where a variant is the python option, or {"python", "environment"} as JSON: the build target's options and
  * each of its configurations'. For each it resolves the interpreter the way build-binary does (environment
  * and python options, Poetry's environment or the one Poetry would create, uv's, base python3) and prints its
@@ -11,11 +11,11 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { findOnPath } from '../../utils/process';
-import { satisfiesPythonConstraint } from './pep440';
-import { STIGMER_VERSION } from '../../utils/version';
-import { diskFiles } from '../../utils/workspace-files';
-import { readPythonProject } from './project-metadata';
+import { findOnPath } from '../../../utils/process';
+import { satisfiesPythonConstraint } from '../project/pep440';
+import { STIGMER_VERSION } from '../../../utils/version';
+import { diskFiles } from '../../../utils/workspace-files';
+import { readPythonProject } from '../project/project-metadata';
 
 // The comment names the probe in a process list (and lets a test's wrapper interpreter recognise it).
 const PROBE = 'import platform, sys; print(sys.version.split()[0], sys.platform, platform.machine())  # stigmer cache key';

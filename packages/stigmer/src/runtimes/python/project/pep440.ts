@@ -1,5 +1,5 @@
 import { satisfies, validRange } from '@renovatebot/pep440';
-import { StigmerError } from '../../utils/errors';
+import { StigmerError } from '../../../utils/errors';
 
 /**
  * Whether an interpreter version (3.11.7, 3.13.0rc1) meets a service's python constraint (">=3.11,<4.0",

@@ -1,5 +1,5 @@
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import { treeFiles } from '../../utils/workspace-files';
+import { treeFiles } from '../../../utils/workspace-files';
 import { findUvWorkspace } from './local-dependencies';
 
 function workspaceWith(files: Record<string, string>) {

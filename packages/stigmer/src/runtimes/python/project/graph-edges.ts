@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { DependencyType, RawProjectGraphDependency } from '@nx/devkit';
-import type { GraphEdgeContext } from '../types';
+import type { GraphEdgeContext } from '../../types';
 import { declaresPythonDependencies, findUvWorkspace, localDependencyPaths, uvWorkspaceDependencies } from './local-dependencies';
 
 /**

@@ -1,8 +1,8 @@
 import { GeneratorCallback, logger, Tree } from '@nx/devkit';
-import { findOnPath, lastLines, run, runSync } from '../../utils/process';
-import { joinPath, treeFiles } from '../../utils/workspace-files';
-import { readPythonProject } from './project-metadata';
-import type { ProjectRef } from '../types';
+import { findOnPath, lastLines, run, runSync } from '../../../utils/process';
+import { joinPath, treeFiles } from '../../../utils/workspace-files';
+import { readPythonProject } from '../project/project-metadata';
+import type { ProjectRef } from '../../types';
 
 /** The command that re-locks a service after its pyproject.toml changed, without upgrading anything else. */
 export function relockCommand(lockFile: 'poetry.lock' | 'uv.lock', poetryMajor?: number): string[] {

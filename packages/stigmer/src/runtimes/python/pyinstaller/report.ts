@@ -1,8 +1,8 @@
 import { helperScript } from './pyinstaller';
-import { StigmerError } from '../../utils/errors';
-import { lastLines, run } from '../../utils/process';
-import type { ReportRequest } from '../types';
-import type { ReportItem, RuntimeReport } from '../../report/types';
+import { StigmerError } from '../../../utils/errors';
+import { lastLines, run } from '../../../utils/process';
+import type { ReportRequest } from '../../types';
+import type { ReportItem, RuntimeReport } from '../../../report/types';
 
 /**
  * What a PyInstaller binary holds, by distribution: read from the binary itself (its CArchive and PYZ, so every

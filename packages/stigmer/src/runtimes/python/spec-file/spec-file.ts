@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { STIGMER_VERSION } from '../../utils/version';
+import { STIGMER_VERSION } from '../../../utils/version';
 
 /** Packages no service needs in a binary: GUI toolkits, plotting, notebooks, dev tools, heavy science. */
 export const DEFAULT_EXCLUDES = [
