@@ -15,10 +15,9 @@ import { PythonProjectMetadata, readPythonProject } from '../project/project-met
 import { poetryMajorVersion } from './relock';
 import { pythonOptionCommand } from './toolchain-key';
 
-/** The PyInstaller that managed environments get; generated specs and dev dependencies follow it. */
-export const PYINSTALLER_VERSION = '6.22.3';
-/** Pythons that PyInstaller 6 supports: the constraint written next to the dev dependency. */
-export const PYINSTALLER_PYTHON = '>=3.8,<3.15';
+import { PYINSTALLER_VERSION } from '../pyinstaller/pyinstaller';
+
+export { PYINSTALLER_PYTHON, PYINSTALLER_VERSION } from '../pyinstaller/pyinstaller';
 
 export type EnvironmentKind = 'interpreter' | 'poetry' | 'uv' | 'managed';
 export type EnvironmentOption = 'auto' | EnvironmentKind;

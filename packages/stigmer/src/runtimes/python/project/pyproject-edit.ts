@@ -1,4 +1,4 @@
-import { PYINSTALLER_PYTHON, PYINSTALLER_VERSION } from '../environment/environment';
+import { PYINSTALLER_PYTHON, PYINSTALLER_VERSION } from '../pyinstaller/pyinstaller';
 import type { PythonProjectStyle } from './project-metadata';
 import { appendTable, appendToArray, insertIntoTable, parseToml, TomlTable, verifyEdit } from './toml';
 

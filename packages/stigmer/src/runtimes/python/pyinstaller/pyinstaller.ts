@@ -6,6 +6,11 @@ import { StigmerError } from '../../../utils/errors';
 import { findOnPath, lastLines, run } from '../../../utils/process';
 import type { Progress } from '../../../utils/progress';
 
+/** The PyInstaller that managed environments get; generated specs and dev dependencies follow it. */
+export const PYINSTALLER_VERSION = '6.22.3';
+/** Pythons that PyInstaller 6 supports: the constraint written next to the dev dependency. */
+export const PYINSTALLER_PYTHON = '>=3.8,<3.15';
+
 /** Python helper scripts shipped with the plugin (packages/stigmer/python). */
 export function helperScript(name: string): string {
   return path.join(__dirname, '..', '..', '..', '..', 'python', name);
