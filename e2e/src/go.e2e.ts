@@ -54,7 +54,8 @@ describe('Go service → five cross-compiled binaries (e2e)', () => {
     expect(fs.existsSync(ws.path('libs/greet/project.json'))).toBe(false);
     expect(JSON.parse(ws.mustNx(['show', 'project', 'greet', '--json']).stdout).root).toBe('libs/greet');
     const project = JSON.parse(ws.mustNx(['show', 'project', 'api', '--json']).stdout);
-    expect(project.targets['build-binary'].outputs).toHaveLength(15);
+    // Three files per platform, and the size report of the host's binary.
+    expect(project.targets['build-binary'].outputs).toHaveLength(17);
     expect(project.targets['build-binary'].inputs).toContain('!{projectRoot}/**/*_test.go');
     ws.commit('spec');
   });
@@ -82,6 +83,49 @@ describe('Go service → five cross-compiled binaries (e2e)', () => {
     expect(test.output).toMatch(/✔ go modules: 2 modules inside match go\.sum, 1 local/);
     for (const [file, what] of [['api-linux-arm64', 'ELF arm64'], ['api-darwin-amd64', 'Mach-O x64'], ['api-darwin-arm64', 'Mach-O arm64'], ['api-windows-amd64.exe', 'PE x64']]) {
       expect(test.output).toContain(`✔ header ${file}: ${what}`);
+    }
+    expect(ws.run('git', ['status', '--porcelain']).stdout).toBe('');
+  });
+
+  it('the size report of the host binary adds up to its size, by module: Go runtime and stdlib first, then pkg/errors', () => {
+    const report = fs.readJsonSync(ws.path(dist, 'api.report.json'));
+    expect(report).toMatchObject({ name: 'api', binary: 'api', runtime: 'go', version: '1.4.0', fileSize: fs.statSync(ws.path(dist, 'api')).size, basis: 'the executable' });
+    expect(report.itemsSize + report.overhead.size).toBe(report.fileSize);
+    // What no symbol covers (ELF headers, build info, section alignment) stays under 1 %, as for Python and Node.
+    expect(report.overhead.size).toBeGreaterThan(0);
+    expect(report.overhead.size / report.fileSize).toBeLessThan(0.01);
+    const names = report.packages.map((p: { name: string }) => p.name);
+    expect(report.packages[0]).toMatchObject({ name: 'Go runtime and standard library', kind: 'runtime', version: goVersion.replace(/^go/, '') });
+    const modules = report.packages.filter((p: { kind: string }) => p.kind === 'go-module');
+    expect(modules.map((p: { name: string; version: string }) => `${p.name}@${p.version}`)).toEqual(['github.com/pkg/errors@v0.9.1', 'github.com/google/uuid@v1.6.0']);
+    expect(names).toContain('example.com/api (service)');
+    const errorsPkg = modules[0];
+    expect(errorsPkg.files.map((f: { path: string }) => f.path)).toContain('github.com/pkg/errors.(*withStack).Format');
+    expect(ws.read(`${dist}/api.report.html`)).toContain('github.com/pkg/errors');
+  });
+
+  it('binary-report --compare: a module added between two builds appears as new, with its size', () => {
+    const main = 'apps/api/cmd/api/main.go';
+    const original = ws.read(main);
+    const previous = ws.path('previous-dist');
+    // The build before: the same service without github.com/pkg/errors (its require may stay: go links only what is imported).
+    ws.write(main, original.replace('\t"github.com/pkg/errors"\n', '').replace(/\tif len\(os.Args\) > 1 && os.Args\[1\] == "--fail" \{[\s\S]*?\n\t\}\n/, ''));
+    try {
+      ws.mustNx(['run', 'api:build-binary']);
+      const before = fs.readJsonSync(ws.path(dist, 'api.report.json'));
+      expect(before.packages.map((p: { name: string }) => p.name)).not.toContain('github.com/pkg/errors');
+      fs.copySync(ws.path(dist), previous);
+    } finally {
+      ws.write(main, original);
+    }
+    try {
+      expect(ws.mustNx(['run', 'api:build-binary']).output).toMatch(/\[local cache\]|existing outputs match the cache/);
+      const errorsPkg = fs.readJsonSync(ws.path(dist, 'api.report.json')).packages.find((p: { name: string }) => p.name === 'github.com/pkg/errors');
+      const compared = ws.mustNx(['run', 'api:binary-report', '--compare', 'previous-dist']);
+      const kb = `${(errorsPkg.size / 1024).toFixed(1)} KB`.replace('.', '\\.');
+      expect(compared.output).toMatch(new RegExp(`^github\\.com/pkg/errors\\s+\\+${kb}\\s+-\\s+${kb}\\s+new$`, 'm'));
+    } finally {
+      fs.removeSync(previous);
     }
     expect(ws.run('git', ['status', '--porcelain']).stdout).toBe('');
   });

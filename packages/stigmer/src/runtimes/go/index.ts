@@ -9,6 +9,7 @@ import { parseGoMod, parseGoWorkUses } from './go-files';
 import { goBinaryName, knownPlatforms, parseGoSpec } from './go-spec';
 import { goDependencies } from './graph-edges';
 import { goModDetection } from './go-projects';
+import { goReport } from './report';
 import { headerCheck, moduleListCheck } from './verify';
 
 const SPEC_SUFFIX = '.go-binary.json';
@@ -114,6 +115,8 @@ export const goRuntime: BinaryRuntime = {
     // A Go service is its own code and its modules, stripped: tens of MB at most; 100 MB is the usual budget.
     return 100;
   },
+
+  report: goReport,
 
   workFiles() {
     // go keeps its work in GOCACHE, outside the service, shared and content-addressed.
