@@ -1,4 +1,5 @@
 import { StigmerError } from '../../utils/errors';
+import { parseNamedJsonSpec } from '../../utils/json-spec';
 
 /** GOOS-GOARCH pairs stigmer builds: Go's first-class ports and the common others (`go tool dist list` has more). */
 export const GO_PLATFORMS = [
@@ -39,15 +40,7 @@ export function hostGoPlatform(): string {
 
 /** Parses a spec's JSON shape; platform names are checked by `checkPlatforms`, at build time, so a typo is one line there. */
 export function parseGoSpec(content: string, specFile: string): GoBinarySpec {
-  let spec: GoBinarySpec;
-  try {
-    spec = JSON.parse(content);
-  } catch (error) {
-    throw new StigmerError(`${specFile} is not valid JSON (${(error as Error).message}): fix it and run again.`);
-  }
-  if (!spec || typeof spec.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(spec.name)) {
-    throw new StigmerError(`${specFile} needs a "name" (letters, digits, . _ -): the binary's file name.`);
-  }
+  const spec = parseNamedJsonSpec<GoBinarySpec>(content, specFile);
   if (typeof spec.main !== 'string' || !spec.main) throw new StigmerError(`${specFile} needs a "main": the main package, such as "." or "./cmd/${spec.name}".`);
   if (spec.platforms !== undefined && (!Array.isArray(spec.platforms) || spec.platforms.some((p) => typeof p !== 'string'))) {
     throw new StigmerError(`${specFile} has "platforms" that is not a list of names: use e.g. ["host", "linux-arm64"].`);

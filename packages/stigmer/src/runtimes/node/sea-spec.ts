@@ -1,4 +1,5 @@
 import { StigmerError } from '../../utils/errors';
+import { parseNamedJsonSpec } from '../../utils/json-spec';
 
 /** The platforms a Node single executable can be built for, as npm's node-<os>-<arch> packages name them. */
 export const NODE_PLATFORMS = ['linux-x64', 'linux-arm64', 'darwin-x64', 'darwin-arm64', 'win-x64'] as const;
@@ -53,15 +54,7 @@ export function hostPlatform(): NodePlatform {
 
 /** Parses and checks a spec; errors name the file and the fix. */
 export function parseSeaSpec(content: string, specFile: string): SeaSpec {
-  let spec: SeaSpec;
-  try {
-    spec = JSON.parse(content);
-  } catch (error) {
-    throw new StigmerError(`${specFile} is not valid JSON (${(error as Error).message}): fix it and run again.`);
-  }
-  if (!spec || typeof spec.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(spec.name)) {
-    throw new StigmerError(`${specFile} needs a "name" (letters, digits, . _ -): the binary's file name.`);
-  }
+  const spec = parseNamedJsonSpec<SeaSpec>(content, specFile);
   if (typeof spec.entry !== 'string' || !spec.entry) throw new StigmerError(`${specFile} needs an "entry": the service's main file, relative to the spec.`);
   for (const platform of spec.platforms ?? []) {
     if (platform !== 'host' && !NODE_PLATFORMS.includes(platform)) {
