@@ -22,6 +22,7 @@ import importlib.metadata
 import json
 import marshal
 import os
+import shutil
 import sys
 import types
 import zlib
@@ -260,6 +261,10 @@ class AnalysisReuse:
             "spec": sha256_of(CONF["spec"]),
             "hooks": hooks,
             "distributions": distributions_digest(),
+            # The libraries PyInstaller assembles are stripped (or not) into its cache: whether strip is there and
+            # which cache is used change the bytes without changing the analysis.
+            "strip": shutil.which("strip"),
+            "cachedir": os.environ.get("PYINSTALLER_CONFIG_DIR"),
         }
 
     def local_modules(self, analysis):
@@ -323,7 +328,8 @@ class AnalysisReuse:
         if record is None:
             return "full", "no record of the last analysis in the work folder", None
         for key, what in (("format", "stigmer"), ("pyinstaller", "PyInstaller"), ("python", "Python"), ("executable", "the build environment"),
-                          ("spec", os.path.basename(CONF["spec"])), ("hooks", "a user hook"), ("distributions", "the installed distributions")):
+                          ("spec", os.path.basename(CONF["spec"])), ("hooks", "a user hook"), ("distributions", "the installed distributions"),
+                          ("strip", "strip on PATH"), ("cachedir", "PyInstaller's library cache")):
             if record.get(key) != context[key]:
                 return "full", f"{what} changed", None
         if len(data) != len(analysis._GUTS):
