@@ -92,6 +92,13 @@ export const goRuntime: BinaryRuntime = {
 
   dependencies: goDependencies,
   projectDetection: goModDetection,
+  sourceFilePatterns: ['*.go'],
+  ciSetup: {
+    options: [],
+    // One Go per runner: the first module's go.mod chooses it, and go's own toolchain selection (GOTOOLCHAIN=auto)
+    // brings a newer one for a module whose go or toolchain line asks for it.
+    steps: (_options, goModFiles) => [{ uses: 'actions/setup-go@v5', with: { 'go-version-file': [...goModFiles].sort()[0], 'cache-dependency-path': '**/go.sum' } }],
+  },
 
   async build(request: BuildRequest): Promise<BuildOutput> {
     const { project, options } = request;
