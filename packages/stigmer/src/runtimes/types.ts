@@ -157,7 +157,7 @@ export interface CiSetup {
   /** Options of the ci-workflow generator the steps read (each a plain value, e.g. a toolchain version). */
   options: string[];
   /** The setup steps, given those options and the runtime's project files in the workspace (at least one). */
-  steps(options: Record<string, string | undefined>, projectFiles: string[]): CiStep[];
+  steps(options: Record<string, string | undefined>, projectFiles: string[], files: WorkspaceFiles): CiStep[];
 }
 
 /** What the graph plugin hands each runtime to find its edges: files only, nothing may be spawned. */

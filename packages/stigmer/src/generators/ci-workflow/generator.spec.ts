@@ -103,6 +103,15 @@ describe('ciWorkflowGenerator', () => {
     expect(text()).not.toContain('setup-python');
   });
 
+  it("takes the Go version from a service's go.mod (a module with a Go spec) rather than a library's", async () => {
+    tree.write('libs/aaa/go.mod', 'module example.com/aaa\n\ngo 1.21\n');
+    tree.write('services/api/go.mod', 'module example.com/api\n\ngo 1.22\n');
+    tree.write('services/api/api.go-binary.json', '{ "name": "api" }\n');
+    await ciWorkflowGenerator(tree);
+    const setupGo = workflow().jobs.binaries.steps.filter((step: any) => String(step.uses).startsWith('actions/setup-go@'));
+    expect(setupGo.map((step: any) => step.with['go-version-file'])).toEqual(['services/api/go.mod']);
+  });
+
   it('sets up Python with --pythonVersion only where the workspace has a Python project', async () => {
     await ciWorkflowGenerator(tree, { pythonVersion: '3.12' });
     expect(text()).not.toContain('setup-python');

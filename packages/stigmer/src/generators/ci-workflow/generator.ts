@@ -54,7 +54,7 @@ function runtimeSetupSteps(tree: Tree, options: CiWorkflowOptions): CiStep[] {
     const setup = runtime.ciSetup;
     const projectFiles = runtime.projectDetection?.treeProjectFiles(files) ?? [];
     if (!setup || !projectFiles.length) return [];
-    return setup.steps(Object.fromEntries(setup.options.map((option) => [option, plainValue(option, options[option])])), projectFiles);
+    return setup.steps(Object.fromEntries(setup.options.map((option) => [option, plainValue(option, options[option])])), projectFiles, files);
   });
 }
 
