@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as fs from 'fs-extra';
 import { StigmerError } from '../utils/errors';
+import type { SourceFiles } from '../utils/gitignore';
 import { goRuntime } from './go';
 import { nodeRuntime } from './node';
 import { pythonRuntime } from './python';
@@ -18,6 +19,14 @@ export function getRuntime(id: RuntimeId): BinaryRuntime {
   const runtime = RUNTIMES.find((r) => r.id === id);
   if (!runtime) throw new StigmerError(`unknown runtime '${id}': use one of ${RUNTIMES.map((r) => r.id).join(', ')}.`);
   return runtime;
+}
+
+/** What every runtime counts as source files and dependency folders, for the ignore entries' check. */
+export function workspaceSourceFiles(): SourceFiles {
+  return {
+    patterns: RUNTIMES.flatMap((runtime) => runtime.sourceFilePatterns ?? []),
+    dependencyFolders: RUNTIMES.flatMap((runtime) => runtime.dependencyFolders ?? []),
+  };
 }
 
 /** Glob of every runtime's spec files, for the inference plugin: e.g. "**\/{*.spec}". */

@@ -149,6 +149,17 @@ export interface ProjectDetection {
   nameOf(content: string): string | undefined;
 }
 
+/** One step of a GitHub Actions job, as the ci-workflow generator writes it. */
+export type CiStep = Record<string, unknown>;
+
+/** What a runtime's builds need on a CI runner beyond Node, which the workflow sets up for Nx itself. */
+export interface CiSetup {
+  /** Options of the ci-workflow generator the steps read (each a plain value, e.g. a toolchain version). */
+  options: string[];
+  /** The setup steps, given those options and the runtime's project files in the workspace (at least one). */
+  steps(options: Record<string, string | undefined>, projectFiles: string[], files: WorkspaceFiles): CiStep[];
+}
+
 /** What the graph plugin hands each runtime to find its edges: files only, nothing may be spawned. */
 export interface GraphEdgeContext {
   /** Nx's own context (projects, the changed files, the lock file's external nodes). */
@@ -190,6 +201,18 @@ export interface BinaryRuntime {
   projectDetection?: ProjectDetection;
   /** Entries the init generator adds to the workspace's .gitignore: what the runtime's builds leave beside sources. */
   workspaceIgnoreEntries?: IgnoreEntry[];
+  /**
+   * Files that are sources wherever they are, as .gitignore patterns ("*.ext", "project-file.toml"): an ignore
+   * entry that would hide one is not written.
+   */
+  sourceFilePatterns?: string[];
+  /** Folder names that hold installed dependencies, never sources: skipped when looking for source files. */
+  dependencyFolders?: string[];
+  /**
+   * The CI steps that set up the runtime's toolchain, in a workflow's build jobs, when the workspace has projects
+   * of this runtime (found through `projectDetection.treeProjectFiles`).
+   */
+  ciSetup?: CiSetup;
   /** Layouts the runtime builds (default ['onefile']). */
   layouts?: BinaryLayout[];
   /**

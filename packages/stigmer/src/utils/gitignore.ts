@@ -2,8 +2,18 @@ import { logger, Tree } from '@nx/devkit';
 import ignore from 'ignore';
 import { joinPath } from './workspace-files';
 
-/** Files that are sources wherever they are: an ignore entry that matches one hides code from git and Nx. */
-const SOURCE_FILE = /\.(py|pyi|pyx|pxd|ts|tsx|mts|cts|js|jsx|mjs|go|rs)$|(^|\/)(pyproject\.toml|package\.json|project\.json)$/;
+/** Nx's own project file: a source wherever it is, whatever the runtimes say. */
+const NX_SOURCE_FILES = ['project.json'];
+
+/**
+ * Files that are sources wherever they are (.gitignore patterns, e.g. "*.ext"), and folder names that hold
+ * installed dependencies, never sources: the runtimes' (runtimes/index.ts gathers them). An ignore entry that
+ * matches a source file hides code from git and Nx.
+ */
+export interface SourceFiles {
+  patterns: string[];
+  dependencyFolders: string[];
+}
 
 export interface IgnoreEntry {
   /** The line to write, relative to the folder, e.g. "dist/". */
@@ -18,11 +28,11 @@ export interface IgnoreEntry {
  * An entry that would ignore a file git tracks (`tracked`, workspace paths) or a source file of the tree
  * (e.g. a package folder named build/) is not written: a warning says which file and what to do instead.
  */
-export function addMissingIgnoreEntries(tree: Tree, folder: string, entries: IgnoreEntry[], options: { tracked?: ReadonlySet<string> } = {}): string[] {
+export function addMissingIgnoreEntries(tree: Tree, folder: string, entries: IgnoreEntry[], options: { sources: SourceFiles; tracked?: ReadonlySet<string> }): string[] {
   const missing = entries
     .filter(({ sample }) => !isIgnored(tree, joinPath(folder, sample)))
     .filter(({ entry, sample }) => {
-      const hidden = sourcesHiddenBy(tree, folder, entry, options.tracked ?? new Set());
+      const hidden = sourcesHiddenBy(tree, folder, entry, options.tracked ?? new Set(), options.sources);
       if (!hidden.length) return true;
       logger.warn(
         `stigmer: not adding '${entry}' to ${joinPath(folder, '.gitignore') || '.gitignore'}: it would hide ${hidden.slice(0, 3).join(', ')}${hidden.length > 3 ? ` and ${hidden.length - 3} more` : ''} from git and Nx; ignore ${joinPath(folder, sample)} with a narrower entry yourself.`,
@@ -43,24 +53,26 @@ export function addMissingIgnoreEntries(tree: Tree, folder: string, entries: Ign
  * Workspace paths under `folder` that `entry` (a line of `<folder>/.gitignore`) would ignore and that are
  * sources: tracked by git, or source files of the tree that no .gitignore ignores yet.
  */
-export function sourcesHiddenBy(tree: Tree, folder: string, entry: string, tracked: ReadonlySet<string>): string[] {
+export function sourcesHiddenBy(tree: Tree, folder: string, entry: string, tracked: ReadonlySet<string>, sources: SourceFiles): string[] {
   const rules = ignore().add(entry);
   const prefix = folder ? `${folder}/` : '';
   const inFolder = (p: string) => (prefix ? p.startsWith(prefix) : true);
-  const candidates = new Set([...[...tracked].filter(inFolder), ...treeFiles(tree, folder).filter((p) => SOURCE_FILE.test(p))]);
+  const sourceFile = ignore().add([...NX_SOURCE_FILES, ...sources.patterns]);
+  const skipped = new Set(sources.dependencyFolders);
+  const candidates = new Set([...[...tracked].filter(inFolder), ...treeFiles(tree, folder, skipped).filter((p) => sourceFile.ignores(p))]);
   return [...candidates]
     .filter((p) => rules.ignores(p.slice(prefix.length)))
     .filter((p) => tracked.has(p) || !isIgnored(tree, p))
     .sort();
 }
 
-/** Files of the tree under a folder; node_modules and hidden folders (.git, .venv, .nx, ...) are skipped. */
-function treeFiles(tree: Tree, folder: string): string[] {
+/** Files of the tree under a folder; dependency folders and hidden folders (.git, .venv, .nx, ...) are skipped. */
+function treeFiles(tree: Tree, folder: string, skipped: ReadonlySet<string>): string[] {
   const files: string[] = [];
   for (const name of tree.children(folder)) {
     const child = joinPath(folder, name);
     if (tree.isFile(child)) files.push(child);
-    else if (name !== 'node_modules' && !name.startsWith('.')) files.push(...treeFiles(tree, child));
+    else if (!skipped.has(name) && !name.startsWith('.')) files.push(...treeFiles(tree, child, skipped));
   }
   return files;
 }

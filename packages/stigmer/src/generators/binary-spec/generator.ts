@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { formatFiles, GeneratorCallback, getProjects, logger, Tree } from '@nx/devkit';
-import { BinaryLayout, RUNTIMES, getRuntime, RuntimeId } from '../../runtimes';
+import { BinaryLayout, RUNTIMES, getRuntime, RuntimeId, workspaceSourceFiles } from '../../runtimes';
 import { StigmerError } from '../../utils/errors';
 import { addMissingIgnoreEntries } from '../../utils/gitignore';
 import { run } from '../../utils/process';
@@ -48,7 +48,7 @@ export async function binarySpecGenerator(tree: Tree, options: BinarySpecOptions
       { entry: 'dist/', sample: `dist/${binaryName}` },
       { entry: 'build/', sample: `build/${binaryName}` },
     ],
-    { tracked: await gitTrackedFiles(tree.root, root) },
+    { sources: workspaceSourceFiles(), tracked: await gitTrackedFiles(tree.root, root) },
   );
   if (added.length) logger.info(`stigmer: ignored ${added.join(', ')} in ${path.posix.join(root || '.', '.gitignore')}`);
   await initGenerator(tree, { skipFormat: true });

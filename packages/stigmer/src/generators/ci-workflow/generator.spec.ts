@@ -68,6 +68,62 @@ describe('ciWorkflowGenerator', () => {
     expect(lint.code).toBe(0);
   });
 
+  /** A workspace with a Go service, a Python service, or both: the runtimes' setup steps the build jobs get. */
+  const workspaces: Array<[string, (tree: Tree) => void]> = [
+    ['a Go service', (t) => t.write('services/api/go.mod', 'module example.com/api\n\ngo 1.22\n')],
+    ['a Python service', (t) => t.write('services/agent/pyproject.toml', '[project]\nname = "agent"\nversion = "0.1.0"\n')],
+    [
+      'Go and Python services',
+      (t) => {
+        t.write('services/api/go.mod', 'module example.com/api\n\ngo 1.22\n');
+        t.write('services/agent/pyproject.toml', '[project]\nname = "agent"\nversion = "0.1.0"\n');
+      },
+    ],
+  ];
+
+  it.each(workspaces)('passes actionlint with %s, publish jobs included', async (_label, populate) => {
+    populate(tree);
+    await ciWorkflowGenerator(tree, { publish: true, pythonVersion: '3.12' });
+    const lint = actionlint(text());
+    expect(lint.output).toBe('');
+    expect(lint.code).toBe(0);
+  });
+
+  it('sets up Go from the service\'s go.mod in the build jobs, and no Python where there is none', async () => {
+    workspaces[0][1](tree);
+    await ciWorkflowGenerator(tree, { publish: true });
+    const wf = workflow();
+    for (const job of ['binaries', 'publish']) {
+      expect(wf.jobs[job].steps.filter((step: any) => String(step.uses).startsWith('actions/setup-go@'))).toEqual([
+        { uses: 'actions/setup-go@v5', with: { 'go-version-file': 'services/api/go.mod', 'cache-dependency-path': '**/go.sum' } },
+      ]);
+    }
+    // The jobs that only ask Nx which projects to build need Node alone.
+    for (const job of ['affected', 'publishable']) expect(JSON.stringify(wf.jobs[job].steps)).not.toContain('setup-go');
+    expect(text()).not.toContain('setup-python');
+  });
+
+  it("takes the Go version from a service's go.mod (a module with a Go spec) rather than a library's", async () => {
+    tree.write('libs/aaa/go.mod', 'module example.com/aaa\n\ngo 1.21\n');
+    tree.write('services/api/go.mod', 'module example.com/api\n\ngo 1.22\n');
+    tree.write('services/api/api.go-binary.json', '{ "name": "api" }\n');
+    await ciWorkflowGenerator(tree);
+    const setupGo = workflow().jobs.binaries.steps.filter((step: any) => String(step.uses).startsWith('actions/setup-go@'));
+    expect(setupGo.map((step: any) => step.with['go-version-file'])).toEqual(['services/api/go.mod']);
+  });
+
+  it('sets up Python with --pythonVersion only where the workspace has a Python project', async () => {
+    await ciWorkflowGenerator(tree, { pythonVersion: '3.12' });
+    expect(text()).not.toContain('setup-python');
+    expect(text()).not.toContain('setup-go');
+    workspaces[1][1](tree);
+    await ciWorkflowGenerator(tree, { pythonVersion: '3.12', force: true });
+    const setupPython = workflow().jobs.binaries.steps.filter((step: any) => String(step.uses).startsWith('actions/setup-python@'));
+    expect(setupPython).toEqual([{ uses: 'actions/setup-python@v5', with: { 'python-version': '3.12' } }]);
+    expect(text()).not.toContain('setup-go');
+    await expect(ciWorkflowGenerator(tree, { pythonVersion: '${{ github.head_ref }}', force: true })).rejects.toThrow('--pythonVersion must be a plain value');
+  });
+
   it('actionlint does catch a broken workflow (the check above can fail)', async () => {
     await ciWorkflowGenerator(tree);
     const lint = actionlint(text().replace('${{ matrix.runner }}', '${{ matrix.runnr }}'));

@@ -1,5 +1,7 @@
 import { logger, readNxJson, Tree } from '@nx/devkit';
 import { stringify } from 'yaml';
+import { CiStep, RUNTIMES } from '../../runtimes';
+import { treeFiles } from '../../utils/workspace-files';
 
 export type Platform = 'linux-x64' | 'linux-arm64' | 'macos-arm64' | 'windows-x64';
 
@@ -8,14 +10,15 @@ export interface CiWorkflowOptions {
   platforms?: Platform[];
   mainBranch?: string;
   nodeVersion?: string;
-  pythonVersion?: string;
   remoteCache?: boolean;
   /** Publish on version tags (v1.2.0 for every service, or nx release's <project>@1.2.0 for one). */
   publish?: boolean;
   force?: boolean;
+  /** The runtimes' own options (their `ciSetup.options`, e.g. a toolchain version). */
+  [runtimeOption: string]: unknown;
 }
 
-/** GitHub-hosted runners per platform. PyInstaller cannot cross-compile: one build per OS/arch. */
+/** GitHub-hosted runners per platform. Not every runtime cross-compiles: one build per OS/arch. */
 export const RUNNERS: Record<Platform, string> = {
   'linux-x64': 'ubuntu-24.04',
   'linux-arm64': 'ubuntu-24.04-arm',
@@ -26,7 +29,7 @@ export const RUNNERS: Record<Platform, string> = {
 /** `nx g stigmer:ci-workflow`: CI that builds only what changed, on every platform, and keeps the artifacts. */
 export async function ciWorkflowGenerator(tree: Tree, options: CiWorkflowOptions = {}): Promise<void> {
   const file = `.github/workflows/${options.name ?? 'stigmer-binaries'}.yml`;
-  const content = renderWorkflow({ ...options, mainBranch: options.mainBranch ?? readNxJson(tree)?.defaultBase ?? 'main' });
+  const content = renderWorkflow({ ...options, mainBranch: options.mainBranch ?? readNxJson(tree)?.defaultBase ?? 'main' }, runtimeSetupSteps(tree, options));
   const existing = tree.exists(file) ? tree.read(file, 'utf-8') : undefined;
   if (existing === content) return;
   if (existing !== undefined && !options.force) {
@@ -36,16 +39,35 @@ export async function ciWorkflowGenerator(tree: Tree, options: CiWorkflowOptions
   tree.write(file, content);
 }
 
-export function renderWorkflow(options: CiWorkflowOptions & { mainBranch: string }): string {
+/** Option values that reach the workflow's text must be plain: an expression there would run on the runner. */
+function plainValue(option: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new Error(`stigmer: ci-workflow: --${option} must be a string, not ${JSON.stringify(value)}`);
+  if (value.includes('${{')) throw new Error(`stigmer: ci-workflow: --${option} must be a plain value, not a GitHub expression: ${value}`);
+  return value;
+}
+
+/** The toolchain setup of every runtime the workspace has projects of, with the options each reads. */
+function runtimeSetupSteps(tree: Tree, options: CiWorkflowOptions): CiStep[] {
+  const files = treeFiles(tree);
+  return RUNTIMES.flatMap((runtime) => {
+    const setup = runtime.ciSetup;
+    const projectFiles = runtime.projectDetection?.treeProjectFiles(files) ?? [];
+    if (!setup || !projectFiles.length) return [];
+    return setup.steps(Object.fromEntries(setup.options.map((option) => [option, plainValue(option, options[option])])), projectFiles, files);
+  });
+}
+
+export function renderWorkflow(options: CiWorkflowOptions & { mainBranch: string }, runtimeSetup: CiStep[] = []): string {
   const platforms = options.platforms?.length ? options.platforms : (Object.keys(RUNNERS) as Platform[]);
-  const setup = (withPython: boolean) => [
+  // The build jobs set up the runtimes' toolchains too; the jobs that only ask Nx need Node alone.
+  const setup = (withRuntimes: boolean) => [
     { uses: 'actions/setup-node@v4', with: { 'node-version': options.nodeVersion ?? '20', cache: 'npm' } },
-    ...(withPython ? [{ uses: 'actions/setup-python@v5', with: { 'python-version': options.pythonVersion ?? '3.11' } }] : []),
+    ...(withRuntimes ? runtimeSetup : []),
     { run: 'npm ci' },
   ];
-  for (const [option, value] of Object.entries({ mainBranch: options.mainBranch, nodeVersion: options.nodeVersion, pythonVersion: options.pythonVersion })) {
-    if (value?.includes('${{')) throw new Error(`stigmer: ci-workflow: --${option} must be a plain value, not a GitHub expression: ${value}`);
-  }
+  plainValue('mainBranch', options.mainBranch);
+  plainValue('nodeVersion', options.nodeVersion);
   // Values from the matrix (project names can come from a pyproject.toml) reach the shell only through env
   // and always double-quoted: an expression inside `run:` would be pasted into the script before bash parses it.
   const projectEnv = { PROJECT: '${{ matrix.project }}' };
@@ -128,7 +150,7 @@ export function renderWorkflow(options: CiWorkflowOptions & { mainBranch: string
  * index's conditional write merges the jobs' platforms. Credentials and the signing key reach the step through
  * `env:` only; the tag's text reaches the shell through GITHUB_REF_NAME, never through an expression in `run:`.
  */
-function publishJobs(setup: (withPython: boolean) => object[], matrix: (projects: string) => object): Record<string, object> {
+function publishJobs(setup: (withRuntimes: boolean) => object[], matrix: (projects: string) => object): Record<string, object> {
   return {
     publishable: {
       name: 'Services to publish',

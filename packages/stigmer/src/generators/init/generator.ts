@@ -1,5 +1,5 @@
 import { formatFiles, logger, NxJsonConfiguration, readNxJson, Tree, updateNxJson, writeJson } from '@nx/devkit';
-import { RUNTIMES } from '../../runtimes';
+import { RUNTIMES, workspaceSourceFiles } from '../../runtimes';
 import { StigmerError } from '../../utils/errors';
 import { addMissingIgnoreEntries } from '../../utils/gitignore';
 import { treeFiles } from '../../utils/workspace-files';
@@ -47,7 +47,7 @@ export async function initGenerator(tree: Tree, options: InitOptions = {}): Prom
     ...RUNTIMES.flatMap((runtime) => runtime.workspaceIgnoreEntries ?? []),
     { entry: '.nx/cache', sample: '.nx/cache/terminalOutputs' },
     { entry: '.nx/workspace-data', sample: '.nx/workspace-data/project-graph.json' },
-  ]);
+  ], { sources: workspaceSourceFiles() });
   if (ignored.length) changes.push(`ignored ${ignored.join(', ')} in .gitignore`);
   for (const change of changes) logger.info(`stigmer: ${change}`);
   if (!options.skipFormat) await formatFiles(tree);

@@ -92,6 +92,17 @@ export const goRuntime: BinaryRuntime = {
 
   dependencies: goDependencies,
   projectDetection: goModDetection,
+  sourceFilePatterns: ['*.go'],
+  ciSetup: {
+    options: [],
+    // One Go per runner: a service's go.mod (a module with a spec; else any module) chooses it, and go's own
+    // toolchain selection (GOTOOLCHAIN=auto) brings a newer one for a module whose go or toolchain line asks for it.
+    steps: (_options, goModFiles, files) => {
+      const services = goModFiles.filter((goMod) => files.list(path.posix.dirname(goMod)).some((entry) => !entry.isDir && entry.name.endsWith(SPEC_SUFFIX)));
+      const goMod = [...(services.length ? services : goModFiles)].sort()[0];
+      return [{ uses: 'actions/setup-go@v5', with: { 'go-version-file': goMod, 'cache-dependency-path': '**/go.sum' } }];
+    },
+  },
 
   async build(request: BuildRequest): Promise<BuildOutput> {
     const { project, options } = request;

@@ -50,6 +50,8 @@ export const nodeRuntime: BinaryRuntime = {
   unlistedProject: (files, requested) => unlistedPackageProject(files, requested)?.message,
   dependencies: (context) => nodeImportDependencies(context.nx, context.owningProject, context.warnOnce),
   smokeEnvRemoved: ['NODE_PATH', 'NODE_OPTIONS'],
+  sourceFilePatterns: ['*.ts', '*.tsx', '*.mts', '*.cts', '*.js', '*.jsx', '*.mjs', 'package.json'],
+  dependencyFolders: ['node_modules'],
   smokeIsolationProblem(folder) {
     const reachable = nodeModulesAbove(folder);
     return reachable && `${reachable} is within reach of the smoke run's folder ${folder}, so it cannot prove the binary needs no node_modules: remove it or set TMPDIR to a folder with none above it.`;

@@ -108,6 +108,11 @@ export const pythonRuntime: BinaryRuntime = {
 
   detectionHint: 'a Python service has pyproject.toml, requirements.txt or main.py',
   layouts: ['onefile', 'onedir'],
+  sourceFilePatterns: ['*.py', '*.pyi', '*.pyx', '*.pxd', 'pyproject.toml'],
+  ciSetup: {
+    options: ['pythonVersion'],
+    steps: (options) => [{ uses: 'actions/setup-python@v5', with: { 'python-version': options.pythonVersion ?? '3.11' } }],
+  },
   // Test files of libraries: not part of what a binary is built from.
   productionExclusions: ['!{projectRoot}/tests/**/*', '!{projectRoot}/**/test_*.py', '!{projectRoot}/**/*_test.py', '!{projectRoot}/**/conftest.py'],
   // The smoke run must not find the workspace's packages.
