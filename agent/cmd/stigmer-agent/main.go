@@ -34,6 +34,10 @@ import (
 	"github.com/stigmer/stigmer/agent/supervise"
 )
 
+// version is set at link time by stigmer's build-binary ("main.version": "{version}" in
+// stigmer-agent.go-binary.json); a plain `go build` leaves "dev".
+var version = "dev"
+
 const (
 	exitOK = iota
 	exitError
@@ -78,7 +82,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "status":
 		err = cmdStatus(args[1:], stdout)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "stigmer-agent", fetch.CurrentPlatform())
+		fmt.Fprintln(stdout, "stigmer-agent", version, fetch.CurrentPlatform())
 	default:
 		err = usageError{fmt.Sprintf("unknown command %q: use fetch, run, rollback or status", args[0])}
 	}
