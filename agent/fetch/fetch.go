@@ -65,15 +65,24 @@ type Result struct {
 	Resumed int
 }
 
+// lockedFetcher makes the fetcher of a service and holds the service's folder lock (its state and installs).
+func lockedFetcher(store Store, name, dir string, opts Options) (*fetcher, *Lock, error) {
+	f := &fetcher{store: store, name: name, dir: dir, opts: opts}
+	f.defaults()
+	lock, err := LockService(dir, name, opts.LockWait)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, lock, nil
+}
+
 // Fetch installs service name at selector (a version, a channel, or "" / "latest") from store into
 // <dir>/<name>/<version>/ and, unless opts.NoActivate, points <dir>/<name>/current at it.
 func Fetch(ctx context.Context, store Store, name, selector, dir string, opts Options) (*Result, error) {
 	if err := safeComponent("service name", name); err != nil {
 		return nil, err
 	}
-	f := &fetcher{store: store, name: name, dir: dir, opts: opts}
-	f.defaults()
-	lock, err := LockService(dir, name, opts.LockWait)
+	f, lock, err := lockedFetcher(store, name, dir, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -127,9 +136,7 @@ func Fetch(ctx context.Context, store Store, name, selector, dir string, opts Op
 
 // ReadIndex reads and verifies a service's index (signature, schema, expiry, serial) without installing.
 func ReadIndex(ctx context.Context, store Store, name, dir string, opts Options) (*Index, error) {
-	f := &fetcher{store: store, name: name, dir: dir, opts: opts}
-	f.defaults()
-	lock, err := LockService(dir, name, opts.LockWait)
+	f, lock, err := lockedFetcher(store, name, dir, opts)
 	if err != nil {
 		return nil, err
 	}
