@@ -109,6 +109,10 @@ describe('Python incremental builds: the analysis reused when no import changed 
   it('an unproven PyInstaller version: PyInstaller runs untouched with a full analysis, said in one line', () => {
     // The driver run as the plugin runs it, with PROVEN_VERSIONS changed in its process.
     edit(cli, '["edited"]', '["edited twice"]');
+    // Plain PyInstaller compares modification times: an edit in the same second as the last build goes unseen there
+    // (the reason the fast path compares content). Date this edit 2 s later, as a person's edit would be.
+    const later = new Date(Date.now() + 2000);
+    fs.utimesSync(ws.path(cli), later, later);
     const driver = ws.path('node_modules', 'stigmer', 'python', 'run_pyinstaller.py');
     const dist = emptyFolder('unproven');
     const build = ws.path(service, 'build');
