@@ -91,7 +91,10 @@ function runningS3Server() {
 }
 
 let privateServer;
-/** The S3 server a test uses: a running one, else a private one that stops when this process exits. */
+/**
+ * The S3 server a test uses: a running one, else a private one shared by the whole process, which stops when the
+ * process exits. Either way the caller's `stop` does nothing: another suite or bench row may still use it.
+ */
 async function testS3Server() {
   const running = runningS3Server();
   if (running) return { ...running, stop: () => {} };
@@ -99,7 +102,7 @@ async function testS3Server() {
     privateServer = await startS3Server();
     process.once('exit', () => privateServer.stop());
   }
-  return privateServer;
+  return { ...privateServer, stop: () => {} };
 }
 
 /** The variables a process needs to talk to the server with the AWS SDK (or the Go agent). */
