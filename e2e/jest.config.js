@@ -12,4 +12,7 @@ module.exports = {
   },
   testTimeout: 10 * 60 * 1000,
   maxWorkers: 1,
+  // Every suite stops the processes it starts in afterAll; a handle one leaks after a failure must not hold CI
+  // until its time limit.
+  forceExit: true,
 };

@@ -70,7 +70,9 @@ async function startS3Server({ dataDir, detached = false } = {}) {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  if (detached) child.unref();
+  // The server must not keep a test process alive (jest waits for open handles): it is stopped on exit anyway.
+  child.stderr?.destroy();
+  child.unref();
   const server = { endpoint: `http://127.0.0.1:${port}`, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: 'us-east-1', pid: child.pid, dataDir: data };
   return {
     ...server,
