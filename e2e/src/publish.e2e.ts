@@ -245,7 +245,8 @@ describe('publish binaries into a store (e2e)', () => {
       const published = (await readIndex(location, 'greeter')).versions['1.1.0'].platforms['linux-amd64'].sha256;
       const main = 'apps/greeter/src/main.ts';
       const original = ws.read(main);
-      ws.write(main, `${original}\n// a change that keeps the version\n`);
+      // A code change that keeps the version (a comment would not do: esbuild drops it and the build is reproducible).
+      ws.write(main, `${original}\nif (process.env.STIGMER_E2E_NEVER_SET) console.log('a change that keeps the version');\n`);
       try {
         const result = nx(['run', 'greeter:publish-binary', '--store', location]);
         const rebuilt = sha256(fs.readFileSync(ws.path('apps/greeter/dist/greeter')));
