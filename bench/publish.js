@@ -41,7 +41,7 @@ async function benchPublish({ runs = 1, quick = false } = {}) {
     fs.writeJsonSync(ws.path('nx.json'), nxJson, { spaces: 2 });
     const fileSize = (quick ? 20 : 60) * 1024 * 1024;
     const project = JSON.parse(ws.mustNx(['show', 'project', 'svc', '--json']).stdout);
-    const files = project.targets['build-binary'].outputs.filter((o) => !/\.(sha256|manifest\.json)$/.test(o)).map((o) => o.replace('{projectRoot}/', 'apps/svc/'));
+    const files = project.targets['build-binary'].outputs.filter((o) => !/\.(sha256|manifest\.json|report\.json|report\.html)$/.test(o)).map((o) => o.replace('{projectRoot}/', 'apps/svc/'));
     const publishTimes = [];
     for (let run = 0; run < runs; run++) {
       const version = `1.0.${run}`;
