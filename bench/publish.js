@@ -88,6 +88,7 @@ async function benchPublish({ runs = 1, quick = false } = {}) {
     return { publishMs: median(publishTimes), storeMs: median(times.store), putMs: put };
   } finally {
     client.destroy();
+    server.stop();
     ws.remove();
     fs.removeSync(env.STIGMER_SIGNING_KEY_FILE);
   }

@@ -94,17 +94,25 @@ function runningS3Server() {
 
 let privateServer;
 /**
- * The S3 server a test uses: a running one, else a private one shared by the whole process, which stops when the
- * process exits. Either way the caller's `stop` does nothing: another suite or bench row may still use it.
+ * The S3 server a test uses: a running one (whose `stop` does nothing), else a private one that its `stop` ends
+ * (and the process's exit, where jest lets that event through); the next call after a stop starts a new one.
  */
 async function testS3Server() {
   const running = runningS3Server();
   if (running) return { ...running, stop: () => {} };
   if (!privateServer) {
-    privateServer = await startS3Server();
-    process.once('exit', () => privateServer.stop());
+    const server = await startS3Server();
+    privateServer = server;
+    process.once('exit', () => server.stop());
   }
-  return { ...privateServer, stop: () => {} };
+  const server = privateServer;
+  return {
+    ...server,
+    stop: () => {
+      if (privateServer === server) privateServer = undefined;
+      server.stop();
+    },
+  };
 }
 
 /** The variables a process needs to talk to the server with the AWS SDK (or the Go agent). */

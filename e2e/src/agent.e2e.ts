@@ -17,7 +17,7 @@ const { testS3Server } = require('../../scripts/s3-server.js');
  */
 describe('stigmer-agent runs what publish-binary published (e2e)', () => {
   let ws: Workspace;
-  let server: { endpoint: string; accessKey: string; secretKey: string; region: string };
+  let server: { endpoint: string; accessKey: string; secretKey: string; region: string; stop(): void };
   let s3: S3Client;
   let bucket: string;
   let scratch: string;
@@ -107,6 +107,7 @@ describe('stigmer-agent runs what publish-binary published (e2e)', () => {
       }
     }
     s3?.destroy();
+    server?.stop();
     ws?.remove();
     if (scratch) fs.removeSync(scratch);
   });

@@ -16,7 +16,7 @@ const { testS3Server } = require('../../scripts/s3-server.js');
  */
 describe('publish binaries into a store (e2e)', () => {
   let ws: Workspace;
-  let server: { endpoint: string; accessKey: string; secretKey: string; region: string };
+  let server: { endpoint: string; accessKey: string; secretKey: string; region: string; stop(): void };
   let s3: S3Client;
   let bucket: string;
   let folderStore: string;
@@ -71,6 +71,7 @@ describe('publish binaries into a store (e2e)', () => {
 
   afterAll(() => {
     s3?.destroy();
+    server?.stop();
     ws?.remove();
     if (scratch) fs.removeSync(scratch);
   });
