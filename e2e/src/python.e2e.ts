@@ -98,7 +98,7 @@ describe('Python service → one binary (e2e)', () => {
     expect(build.inputs).toEqual(expect.arrayContaining(['!{projectRoot}/tests/**/*', '^production', { externalDependencies: [] }]));
     // The toolchain key comes from the plugin's script, which resolves the interpreter that builds.
     const runtime = build.inputs.find((i: { runtime?: string }) => i.runtime)?.runtime;
-    expect(runtime).toMatch(/^node \S*node_modules\/stigmer\/dist\/runtimes\/python\/toolchain-key\.js services\/agent-runner$/);
+    expect(runtime).toMatch(/^node \S*node_modules\/stigmer\/dist\/runtimes\/python\/environment\/toolchain-key\.js services\/agent-runner$/);
     expect(ws.mustRun('sh', ['-c', runtime]).stdout.trim()).toMatch(/^3\.\d+\.\d+ linux \S+ managed stigmer 0\.1\.0$/);
     expect(build.metadata.technologies).toEqual(['python', 'pyinstaller']);
     expect(project.targets['test-binary'].dependsOn).toEqual(['build-binary']);
