@@ -4,6 +4,7 @@ import type { ProjectRef } from '../runtimes/types';
 import { channelVersion, promoteRelease, publishRelease, PublishContext, readDistArtifacts } from '../publish/publish';
 import { loadSigningKey } from '../publish/signing-key';
 import { openStore } from '../publish/store';
+import { reportFiles } from '../report/report';
 import { StigmerError } from '../utils/errors';
 import { distDir } from './build';
 
@@ -21,6 +22,8 @@ export interface PublishBinaryOptions {
   publicKey?: string;
   signingKeyFile?: string;
   dryRun?: boolean;
+  /** Also publish dist/<name>.report.json into the version's folder (for binary-report --compare <version>). */
+  report?: boolean;
   firstRelease?: boolean;
   /** nx release publish: { [project]: { newVersion, currentVersion, ... } }. */
   nxReleaseVersionData?: Record<string, { newVersion?: string | null }>;
@@ -45,7 +48,7 @@ export async function publishBinary(project: ProjectRef, options: PublishBinaryO
       log(
         options.promote
           ? `dry run: would move ${name} channel ${channel} (now ${current ?? 'unset'}) to ${options.promote} in ${store.location}`
-          : `dry run: would publish ${name} ${artifacts[0]?.manifest.version} (${artifacts.map((a) => a.platform).join(', ')}) to ${store.location}, channel ${channel} (now ${current ?? 'unset'})`,
+          : `dry run: would publish ${name} ${artifacts[0]?.manifest.version} (${artifacts.map((a) => a.platform).join(', ')}${options.report ? ', with its report' : ''}) to ${store.location}, channel ${channel} (now ${current ?? 'unset'})`,
       );
       return;
     }
@@ -61,7 +64,8 @@ export async function publishBinary(project: ProjectRef, options: PublishBinaryO
     if (missing.length) {
       throw new StigmerError(`${name} has no binary for ${missing.join(', ')} in dist/ (built: ${built.map((a) => a.platform).join(', ')}): add the platform to the spec and build it, or fix --platforms.`);
     }
-    await publishRelease(context, { name, version: expectedVersion, channel, artifacts });
+    const report = options.report ? reportFiles(distDir(project), name).json : undefined;
+    await publishRelease(context, { name, version: expectedVersion, channel, artifacts, report });
   } finally {
     store.close();
   }

@@ -90,11 +90,18 @@ describe('executor and generator schemas (ajv)', () => {
     expect(errors(validate, { sizeBudgetMb: 120, smoke: true, args: ['--version'], expectedExitCode: 0, env: { PORT: '8080' }, timeout: 30, checkGitIgnore: false })).toEqual([]);
   });
 
-  it('binary-report: compare is a path, html a flag or a path', () => {
+  it('binary-report: compare is a path or a published version, html a flag or a path', () => {
     const validate = validator(EXECUTORS['binary-report']);
     expect(errors(validate, { compare: 'old/dist', html: true })).toEqual([]);
+    expect(errors(validate, { compare: '1.2.0', store: 's3://bucket/bin', endpoint: 'http://127.0.0.1:9000', region: 'auto' })).toEqual([]);
     expect(errors(validate, { compare: 'old/dist', html: 'out/compare.html' })).toEqual([]);
     expect(errors(validate, { compare: 3 })).toEqual(['/compare must be string']);
+  });
+
+  it('publish-binary: report is a flag', () => {
+    const validate = validator(EXECUTORS['publish-binary']);
+    expect(errors(validate, { report: true, store: 's3://bucket/bin' })).toEqual([]);
+    expect(errors(validate, { report: 'yes' })).toEqual(['/report must be boolean']);
   });
 
   it('build-binary: refuses a timeout that is not a positive number', () => {

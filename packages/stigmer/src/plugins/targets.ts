@@ -114,7 +114,7 @@ export function createBinaryTargets(
             options: { spec: spec.specFile },
             metadata: {
               technologies,
-              description: `What is inside ${spec.binaryName}, by package; with --compare <report.json or folder>, what grew, shrank, appeared or vanished`,
+              description: `What is inside ${spec.binaryName}, by package; with --compare <report.json, folder, or published version or channel>, what grew, shrank, appeared or vanished`,
               help: {
                 command: `npx nx run <project>:${reportTarget} --help`,
                 example: { options: { compare: 'previous/dist', html: true } },

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'fs-extra';
@@ -127,6 +128,41 @@ describe.each([
     await expect(refusal).rejects.toThrow(new RegExp(`published with sha256 ${first[0].manifest.sha256}; refusing other bytes \\(sha256 ${changed[0].manifest.sha256}\\)`));
     expect(await store.readText('svc/2.0.0/svc-linux-amd64')).toBe('binary linux x64 2.0.0');
     expect((await readIndex(store)).serial).toBe(2);
+  });
+
+  it('--report: the report goes beside the binaries and into the index outside "platforms"; same bytes a no-op, other bytes or another build refused', async () => {
+    const store = await newStore();
+    const artifacts = await distOf('5.0.0', [['linux', 'x64']]);
+    const dist = path.dirname(artifacts[0].binary);
+    const report = path.join(dist, 'svc.report.json');
+    const writeReport = (extra: object) => fs.writeJsonSync(report, { schema: 1, name: 'svc', binary: 'svc-linux-x64', version: '5.0.0', fileSize: artifacts[0].manifest.size, packages: [], ...extra });
+    writeReport({});
+    const text = fs.readFileSync(report, 'utf8');
+    await publishRelease(context(store), { name: 'svc', channel: 'latest', artifacts, report });
+    expect(await store.readText('svc/5.0.0/svc.report.json')).toBe(text);
+    let index = await readIndex(store);
+    expect(Object.keys(index.versions['5.0.0'].platforms)).toEqual(['linux-amd64']);
+    expect(index.versions['5.0.0'].report).toEqual({ file: '5.0.0/svc.report.json', size: text.length, sha256: createHash('sha256').update(text).digest('hex'), platform: 'linux-amd64' });
+    await publishRelease(context(store), { name: 'svc', channel: 'latest', artifacts, report });
+    expect(logs.at(-2)).toMatch(/svc\/5\.0\.0\/svc\.report\.json: [\d.]+ KB, already published with the same sha256/);
+    // A publish without --report keeps the report a former one listed.
+    await publishRelease(context(store), { name: 'svc', channel: 'latest', artifacts });
+    index = await readIndex(store);
+    expect(index.versions['5.0.0'].report?.file).toBe('5.0.0/svc.report.json');
+    writeReport({ packages: [{ name: 'more', size: 1, files: [] }] });
+    await expect(publishRelease(context(store), { name: 'svc', channel: 'latest', artifacts, report })).rejects.toThrow(
+      /svc\/5\.0\.0\/svc\.report\.json is published with sha256 [0-9a-f]{64}; refusing other bytes .*; a version has one report: publish it \(--report\) from one job only\./,
+    );
+    expect(await store.readText('svc/5.0.0/svc.report.json')).toBe(text);
+    writeReport({ binary: 'svc-win32-x64.exe' });
+    await expect(publishRelease(context(store), { name: 'svc', channel: 'latest', artifacts, report })).rejects.toThrow(
+      /svc\.report\.json describes svc-win32-x64\.exe, which this publish does not include \(svc-linux-x64\): publish the report from the job that publishes svc-win32-x64\.exe, or drop --report\./,
+    );
+    writeReport({ fileSize: 1 });
+    await expect(publishRelease(context(store), { name: 'svc', channel: 'latest', artifacts, report })).rejects.toThrow(/svc\.report\.json describes another build than dist\/svc-linux-x64 \(svc 5\.0\.0, 1 bytes\): run build-binary again\./);
+    fs.removeSync(report);
+    await expect(publishRelease(context(store), { name: 'svc', channel: 'latest', artifacts, report })).rejects.toThrow(/svc\.report\.json does not exist, and --report asks to publish it: run build-binary first/);
+    expect((await readIndex(store)).serial).toBe(3);
   });
 
   it('parallel publishers of different platforms of one version all end up in the index', async () => {

@@ -6,7 +6,7 @@ import { StigmerError } from '../utils/errors';
 import { formatSeconds, formatSize } from '../utils/progress';
 import { keyIdHex, MinisignSecretKey, signData } from './minisign';
 import { platformName, storedFileName } from './platform';
-import { addRelease, indexTrustedComment, IndexWrite, manifestTrustedComment, parseIndex, PlatformEntry, promote, serializeIndex, ServiceIndex } from './service-index';
+import { addRelease, indexTrustedComment, IndexWrite, manifestTrustedComment, parseIndex, PlatformEntry, promote, ReportEntry, serializeIndex, ServiceIndex } from './service-index';
 import { PublishStore, UploadProgress } from './store';
 
 /** A binary build-binary left in dist/, with the manifest it wrote beside it. */
@@ -100,7 +100,7 @@ export interface PublishResult {
  */
 export async function publishRelease(
   context: PublishContext,
-  release: { name: string; version?: string; channel: string; artifacts: DistArtifact[] },
+  release: { name: string; version?: string; channel: string; artifacts: DistArtifact[]; report?: string },
 ): Promise<PublishResult> {
   const { store, key, log } = context;
   const { name, channel, artifacts } = release;
@@ -112,7 +112,9 @@ export async function publishRelease(
     throw new StigmerError(`--version is ${release.version} but the binaries of ${name} were built as ${version}: set the service's version and rebuild, or drop --version.`);
   }
   if (!/^[0-9A-Za-z][0-9A-Za-z.+_-]*$/.test(version)) throw new StigmerError(`version '${version}' of ${name} cannot name a folder in the store: use a version such as 1.2.0.`);
-  log(`publishing ${name} ${version} (${artifacts.map((a) => a.platform).join(', ')}) to ${store.location}, channel ${channel}`);
+  // Checked before anything is uploaded: a report of another build never lands beside these binaries.
+  const report = release.report ? await readReportToPublish(release.report, name, version, artifacts) : undefined;
+  log(`publishing ${name} ${version} (${artifacts.map((a) => a.platform).join(', ')}${report ? ', with its report' : ''}) to ${store.location}, channel ${channel}`);
   const platforms: Record<string, PlatformEntry> = {};
   for (const artifact of artifacts) {
     const { manifest, platform } = artifact;
@@ -141,14 +143,63 @@ export async function publishRelease(
     }
     platforms[platform] = { file: `${version}/${file}`, size: manifest.size, sha256: manifest.sha256, layout: manifest.layout ?? 'onefile', entrypoint: manifest.entrypoint ?? null };
   }
+  let reportEntry: ReportEntry | undefined;
+  if (report) {
+    const reportKey = publishedReportKey(name, version);
+    const sha256 = createHash('sha256').update(report.body).digest('hex');
+    const logger = uploadLogger(log, reportKey);
+    try {
+      logger.done(await store.putImmutable(reportKey, { body: report.body }, sha256), report.body.length);
+    } catch (error) {
+      // Jobs of a CI matrix each have a report of their own platform's binary: one of them publishes it.
+      if (error instanceof StigmerError && error.message.includes('refusing other bytes')) {
+        throw new StigmerError(`${error.message.replace(/\.$/, '')}; a version has one report: publish it (--report) from one job only.`);
+      }
+      throw error;
+    }
+    reportEntry = { file: `${version}/${path.basename(reportKey)}`, size: report.body.length, sha256, platform: report.platform };
+  }
   await pauseBeforeIndex(log);
   let index!: ServiceIndex;
   await store.updateIndex(
     `${name}/index.json`,
-    indexUpdate(context, name, (current) => (index = addRelease(current, { name, version, channel, platforms }, indexWrite(context)))),
+    indexUpdate(context, name, (current) => (index = addRelease(current, { name, version, channel, platforms, report: reportEntry }, indexWrite(context)))),
   );
   log(`${name}/index.json: serial ${index.serial}, ${channel} -> ${version}, expires ${index.expires}`);
   return { name, version, platforms: Object.keys(platforms), index };
+}
+
+/** Where a version's size report is stored: `<name>/<version>/<name>.report.json`, beside its binaries. */
+export function publishedReportKey(name: string, version: string): string {
+  return `${name}/${version}/${name}.report.json`;
+}
+
+/**
+ * dist/<name>.report.json, checked to describe one of the binaries being published (same file name, size and
+ * version), so the stored report is the one of the stored binary.
+ */
+async function readReportToPublish(file: string, name: string, version: string, artifacts: DistArtifact[]): Promise<{ body: Buffer; platform: string }> {
+  const shown = path.relative(process.cwd(), file) || file;
+  let body: Buffer;
+  try {
+    body = await fs.readFile(file);
+  } catch {
+    throw new StigmerError(`${shown} does not exist, and --report asks to publish it: run build-binary first (the go, python and node runtimes write it), or drop --report.`);
+  }
+  let report: { name?: string; binary?: string; version?: string; fileSize?: number };
+  try {
+    report = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new StigmerError(`${shown} is not JSON (${(error as Error).message.split('\n')[0]}): run build-binary again.`);
+  }
+  const described = artifacts.find((a) => path.basename(a.binary) === report.binary);
+  if (!described) {
+    throw new StigmerError(`${shown} describes ${report.binary}, which this publish does not include (${artifacts.map((a) => path.basename(a.binary)).join(', ')}): publish the report from the job that publishes ${report.binary}, or drop --report.`);
+  }
+  if (report.name !== name || report.version !== version || report.fileSize !== described.manifest.size) {
+    throw new StigmerError(`${shown} describes another build than dist/${report.binary} (${report.name} ${report.version}, ${report.fileSize} bytes): run build-binary again.`);
+  }
+  return { body, platform: described.platform };
 }
 
 /** Moves a channel to a version already published: only the index is rewritten, nothing is rebuilt. */

@@ -19,7 +19,21 @@ export interface VersionEntry {
   /** RFC 3339: when the version first entered the index. */
   published: string;
   platforms: Record<string, PlatformEntry>;
+  /**
+   * The size report build-binary wrote (`<version>/<name>.report.json`), when it was published with the
+   * version (publish-binary --report). Beside `platforms`, never in it: it is no binary, and the agent ignores it.
+   */
+  report?: ReportEntry;
   [field: string]: unknown;
+}
+
+export interface ReportEntry {
+  /** Path under the service's folder: `<version>/<name>.report.json`. */
+  file: string;
+  size: number;
+  sha256: string;
+  /** The platform of the binary it describes. */
+  platform: string;
 }
 
 export interface ServiceIndex {
@@ -83,7 +97,7 @@ function nextIndex(current: ServiceIndex | undefined, name: string, write: Index
  */
 export function addRelease(
   current: ServiceIndex | undefined,
-  release: { name: string; version: string; channel: string; platforms: Record<string, PlatformEntry> },
+  release: { name: string; version: string; channel: string; platforms: Record<string, PlatformEntry>; report?: ReportEntry },
   write: IndexWrite,
 ): ServiceIndex {
   const index = nextIndex(current, release.name, write);
@@ -96,10 +110,16 @@ export function addRelease(
       );
     }
   }
+  if (release.report && existing?.report && existing.report.sha256 !== release.report.sha256) {
+    throw new StigmerError(
+      `${release.name} ${release.version} has a report in the index with sha256 ${existing.report.sha256}, not ${release.report.sha256}: a published version never changes; publish a new version.`,
+    );
+  }
   index.versions[release.version] = {
     ...existing,
     published: existing?.published ?? rfc3339(write.now),
     platforms: { ...existing?.platforms, ...release.platforms },
+    ...(release.report ? { report: release.report } : {}),
   };
   index.channels[release.channel] = release.version;
   return index;

@@ -51,12 +51,23 @@ export async function writeReport(dir: string, report: BinaryReport): Promise<{ 
 
 /** Reads a report JSON, with a one-line error naming the file when it is not one. */
 export async function readReport(file: string, shown = file): Promise<BinaryReport> {
-  let data: BinaryReport;
+  let text: string;
   try {
-    data = await fs.readJson(file);
+    text = await fs.readFile(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new StigmerError(code === 'ENOENT' ? `${shown} does not exist: give the path of a .report.json that build-binary wrote (dist/<name>.report.json).` : `${shown} is not JSON (${(error as Error).message.split('\n')[0]}): give the path of a .report.json that build-binary wrote.`);
+    throw new StigmerError(code === 'ENOENT' ? `${shown} does not exist: give the path of a .report.json that build-binary wrote (dist/<name>.report.json).` : `cannot read ${shown} (${code}): give the path of a .report.json that build-binary wrote.`);
+  }
+  return parseReport(text, shown);
+}
+
+/** A report's JSON text (a file's, or one read from a store), checked to be a stigmer report. */
+export function parseReport(text: string, shown: string): BinaryReport {
+  let data: BinaryReport;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new StigmerError(`${shown} is not JSON (${(error as Error).message.split('\n')[0]}): give the path of a .report.json that build-binary wrote.`);
   }
   if (data?.schema !== 1 || !Array.isArray(data.packages)) {
     throw new StigmerError(`${shown} is not a stigmer binary report (no "schema": 1 and "packages"): give the path of a .report.json that build-binary wrote.`);
