@@ -165,6 +165,26 @@ func TestPlatformMissingListsWhatExists(t *testing.T) {
 	}
 }
 
+// TestSizeReportIsNoPlatform: a version published with its size report (publish-binary --report) installs as
+// before; the report, listed beside the platforms, is never taken for one.
+func TestSizeReportIsNoPlatform(t *testing.T) {
+	root := t.TempDir()
+	p := storetest.New(t, root, name)
+	p.Add("1.0.0", platform, program("1.0.0", 4096), "onefile", "")
+	p.Report("1.0.0", platform, []byte(`{"schema":1,"name":"agent-runner","packages":[]}`))
+	p.Channel("latest", "1.0.0")
+	p.Publish()
+	dir := t.TempDir()
+	mustFetch(t, fileStore(t, root), "latest", dir, options(p))
+	checkInstalled(t, dir, "1.0.0", "1.0.0")
+	opts := options(p)
+	opts.Platform = "darwin-arm64"
+	_, err := fetch.Fetch(context.Background(), fileStore(t, root), name, "1.0.0", t.TempDir(), opts)
+	if !errors.Is(err, fetch.ErrNotFound) || strings.Contains(err.Error(), "report") {
+		t.Fatalf("got %v", err)
+	}
+}
+
 func TestKeepLastN(t *testing.T) {
 	root := t.TempDir()
 	p := storetest.New(t, root, name)

@@ -183,6 +183,48 @@ describe('publish binaries into a store (e2e)', () => {
     expect(ws.run('git', ['tag']).stdout).toContain('1.1.1');
   });
 
+  it('--report publishes greeter 1.1.0\'s size report (binaries: no-op); a dependency added since shows in binary-report --compare 1.1.0 / latest as new, with its size', async () => {
+    // S3: the store of nx.json's "publish" options, as publish-binary reads it; the folder: by --store.
+    const published = mustNx(['run', 'greeter:publish-binary', '--report', '--exclude-task-dependencies']);
+    expect(published.output).toMatch(/greeter\/1\.1\.0\/greeter-linux-amd64: [\d.]+ MB, already published with the same sha256/);
+    expect(published.output).toMatch(/greeter\/1\.1\.0\/greeter\.report\.json: [\d.]+ KB in /);
+    mustNx(['run', 'greeter:publish-binary', '--report', '--store', `file://${folderStore}`, '--exclude-task-dependencies']);
+    const builtReport = fs.readFileSync(ws.path('apps/greeter/dist/greeter.report.json'));
+    for (const store of stores()) {
+      expect((await readObject(store.location, 'greeter/1.1.0/greeter.report.json'))!.equals(builtReport)).toBe(true);
+      const version = (await readIndex(store.location, 'greeter')).versions['1.1.0'];
+      // Listed beside the platforms, never as one: the index still names exactly the two binaries.
+      expect(Object.keys(version.platforms).sort()).toEqual(['linux-amd64', 'windows-amd64']);
+      expect(version.report).toEqual({ file: '1.1.0/greeter.report.json', size: builtReport.length, sha256: sha256(builtReport), platform: 'linux-amd64' });
+    }
+
+    const main = 'apps/greeter/src/main.ts';
+    const saved = Object.fromEntries(['apps/greeter/src/main.ts', 'package.json', 'package-lock.json'].map((file) => [file, ws.read(file)]));
+    ws.mustRun('npm', ['install', '--save', '--no-audit', '--no-fund', '--prefer-offline', 'lodash@4.17.21']);
+    ws.write(main, `import lodash from 'lodash';\n${saved[main]}\nif (process.argv.includes('--kebab')) console.log(lodash.kebabCase('Size Report'));\n`);
+    try {
+      const s3Compare = mustNx(['run', 'greeter:binary-report', '--compare', '1.1.0']);
+      const lodash = fs.readJsonSync(ws.path('apps/greeter/dist/greeter.report.json')).packages.find((p: { name: string }) => p.name === 'lodash');
+      expect(lodash.size).toBeGreaterThan(100_000);
+      const kb = `${(lodash.size / 1024).toFixed(1)} KB`.replace('.', '\\.');
+      const newRow = new RegExp(`^lodash\\s+\\+${kb}\\s+-\\s+${kb}\\s+new$`, 'm');
+      expect(s3Compare.output).toMatch(newRow);
+      expect(s3Compare.output).toMatch(new RegExp(`greeter: [\\d.]+ MB \\(1\\.1\\.0, greeter 1\\.1\\.0 in s3://${bucket}/bin\\) -> [\\d.]+ MB \\(1\\.1\\.0, apps/greeter/dist/greeter\\.report\\.json\\)`));
+      const folderCompare = mustNx(['run', 'greeter:binary-report', '--compare', 'latest', '--store', `file://${folderStore}`]);
+      expect(folderCompare.output).toMatch(newRow);
+      expect(folderCompare.output).toContain(`greeter 1.1.0 (latest) in ${folderStore}`);
+      // 1.0.0 was published without its report: one line saying how to publish it.
+      const old = nx(['run', 'greeter:binary-report', '--compare', '1.0.0']);
+      expect(old.code).not.toBe(0);
+      expect(old.output).toMatch(/stigmer binary-report: --compare 1\.0\.0: greeter 1\.0\.0 was published without its size report: publish versions with nx run greeter:publish-binary --report/);
+    } finally {
+      for (const [file, text] of Object.entries(saved)) ws.write(file, text);
+    }
+    // The 1.1.0 binary again (from the cache), for the cases below.
+    mustNx(['run', 'greeter:build-binary']);
+    expect(sha256(fs.readFileSync(ws.path('apps/greeter/dist/greeter')))).toBe((await readIndex(`s3://${bucket}/bin`, 'greeter')).versions['1.1.0'].platforms['linux-amd64'].sha256);
+  });
+
   describe('faults', () => {
     /** A one-line failure: non-zero exit and the line. */
     function expectOneLine(result: CommandResult, line: RegExp): void {

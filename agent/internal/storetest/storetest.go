@@ -41,6 +41,15 @@ type indexFile struct {
 type versionFile struct {
 	Published string                   `json:"published"`
 	Platforms map[string]*platformFile `json:"platforms"`
+	Report    *reportFile              `json:"report,omitempty"`
+}
+
+// reportFile is the size report publish-binary --report lists beside the platforms (no binary).
+type reportFile struct {
+	File     string `json:"file"`
+	Size     int64  `json:"size"`
+	SHA256   string `json:"sha256"`
+	Platform string `json:"platform"`
 }
 
 type platformFile struct {
@@ -131,6 +140,15 @@ func (p *Publisher) Add(version, platform string, data []byte, layout, entrypoin
 	}
 	v.Platforms[platform] = &platformFile{File: rel, Size: int64(len(data)), SHA256: hexSum, Layout: layout, Entrypoint: entry}
 	return base
+}
+
+// Report stores a version's size report as publish-binary --report does (<name>/<version>/<name>.report.json),
+// listed in the version's "report" field beside its platforms. Call it after Add of that version.
+func (p *Publisher) Report(version, platform string, data []byte) {
+	rel := version + "/" + p.Name + ".report.json"
+	p.write(p.Name+"/"+rel, data)
+	sum := sha256.Sum256(data)
+	p.index.Versions[version].Report = &reportFile{File: rel, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), Platform: platform}
 }
 
 // Channel points a channel at a version (written by the next Publish).

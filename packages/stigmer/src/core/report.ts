@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { logger, TargetConfiguration } from '@nx/devkit';
-import { RELEASE_PUBLISH_TARGET } from '../plugins/targets';
 import * as fs from 'fs-extra';
+import { RELEASE_PUBLISH_TARGET } from '../plugins/targets';
 import { resolveSpec, RuntimeId } from '../runtimes';
 import type { ProjectRef } from '../runtimes/types';
 import { compareReports, formatComparison, ReportComparison } from '../report/compare';
