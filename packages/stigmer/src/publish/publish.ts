@@ -184,7 +184,7 @@ async function readReportToPublish(file: string, name: string, version: string, 
   try {
     body = await fs.readFile(file);
   } catch {
-    throw new StigmerError(`${shown} does not exist, and --report asks to publish it: run build-binary first (the go, python and node runtimes write it), or drop --report.`);
+    throw new StigmerError(`${shown} does not exist, and --report asks to publish it: run build-binary first (it writes the report beside the binary), or drop --report.`);
   }
   let report: { name?: string; binary?: string; version?: string; fileSize?: number };
   try {
