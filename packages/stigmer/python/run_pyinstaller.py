@@ -12,8 +12,12 @@ in PROVEN_VERSIONS (an e2e test builds the same spec with and without it and com
 if that method still has the expected signature. Otherwise PyInstaller runs untouched, and one line says so.
 Entries the last build did not use are removed after it.
 
-Usage: python run_pyinstaller.py <cache dir> <pyinstaller arguments...>
+After a one-file build, the driver can also write the binary's size report (binary_report.py) while PyInstaller
+and the distributions' metadata are already loaded, instead of a second Python process after the build.
+
+Usage: python run_pyinstaller.py <cache dir> [--stigmer-report <json out> <service> <executable>] <pyinstaller arguments...>
 """
+import contextlib
 import hashlib
 import inspect
 import os
@@ -128,8 +132,31 @@ def pyinstaller_version():
         return "missing"
 
 
+def write_report(report, original_path):
+    """binary_report.py on the executable just built, as its own process would run it (the same sys.path)."""
+    output, service, executable = report
+    if not os.path.isfile(executable):
+        return
+    partial = f"{output}.{os.getpid()}.tmp"
+    try:
+        sys.path[:] = original_path
+        import binary_report
+
+        with open(partial, "w", encoding="utf-8") as handle, contextlib.redirect_stdout(handle):
+            binary_report.main(executable, service)
+        os.replace(partial, output)
+    except Exception as error:  # noqa: BLE001 - the report is then made by its own process, as before
+        say(f"size report not made in the build process ({error}); it runs on its own.")
+        with contextlib.suppress(OSError):
+            os.remove(partial)
+
+
 def main():
+    original_path = list(sys.path)
     cache_dir, arguments = sys.argv[1], sys.argv[2:]
+    report = None
+    if arguments[:1] == ["--stigmer-report"]:
+        report, arguments = arguments[1:4], arguments[4:]
     used = set()
     version = pyinstaller_version()
     reuse = None
@@ -150,6 +177,8 @@ def main():
         reuse.write_records()
     if cache_on:
         prune(cache_dir, used)
+    if report:
+        write_report(report, original_path)
 
 
 if __name__ == "__main__":
