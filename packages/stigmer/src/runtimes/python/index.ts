@@ -25,6 +25,11 @@ function workPath(project: ProjectRef): string {
   return path.join(project.absRoot, 'build');
 }
 
+/** The last size report and what it was made from, in the spec's own work folder: --clean and a failed build remove it. */
+function reportCache(project: ProjectRef, specFile: string): string {
+  return path.join(workPath(project), specFile.replace(/\.spec$/, ''), 'stigmer-report-cache.json');
+}
+
 /** Where the service's own and local packages live (absolute), as the spec puts them on the path. */
 function sourceRoots(project: ProjectRef, metadata: PythonProjectMetadata): string[] {
   const files = diskFiles(project.workspaceRoot);
@@ -188,7 +193,7 @@ export const pythonRuntime: BinaryRuntime = {
         timeoutMs: request.timeoutMs,
         verbose: options.verbose === true,
         sourceRoots: sourceRoots(project, resolved.metadata),
-        ...(spec.layout === 'onedir' ? {} : { report: { output: reportFile, service: project.name, executable: path.join(request.stagingDir, executableName(spec.binaryName)) } }),
+        ...(spec.layout === 'onedir' ? {} : { report: { output: reportFile, service: project.name, executable: path.join(request.stagingDir, executableName(spec.binaryName)), cache: reportCache(project, spec.specFile) } }),
       });
       return resolved;
     });
