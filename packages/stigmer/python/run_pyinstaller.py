@@ -12,10 +12,15 @@ in PROVEN_VERSIONS (an e2e test builds the same spec with and without it and com
 if that method still has the expected signature. Otherwise PyInstaller runs untouched, and one line says so.
 Entries the last build did not use are removed after it.
 
-Usage: python run_pyinstaller.py <cache dir> <pyinstaller arguments...>
+After a one-file build, the driver can also write the binary's size report (binary_report.py) while PyInstaller
+and the distributions' metadata are already loaded, instead of a second Python process after the build.
+
+Usage: python run_pyinstaller.py <cache dir> [--stigmer-report <json out> <service> <executable> <report cache>] <pyinstaller arguments...>
 """
+import contextlib
 import hashlib
 import inspect
+import json
 import os
 import sys
 import zlib
@@ -128,8 +133,76 @@ def pyinstaller_version():
         return "missing"
 
 
+def report_key(executable, service, report_script):
+    """What a size report is a function of: the executable's bytes, the service's name, binary_report.py, the Python,
+    and every distribution's metadata files (RECORD and METADATA, by size and mtime). None when a distribution is
+    not a folder on disk (nothing then says it did not change)."""
+    import importlib.metadata
+
+    digest = hashlib.sha256(f"{sys.version}\n{service}\n".encode())
+    digest.update(content_key(report_script, 0).encode())
+    digest.update(content_key(executable, 0).encode())
+    folders = []
+    for distribution in importlib.metadata.distributions():
+        folder = getattr(distribution, "_path", None)
+        if folder is None or not os.path.isdir(str(folder)):
+            return None
+        folders.append(str(folder))
+    for folder in sorted(folders):
+        digest.update(f"{folder}\n".encode())
+        for name in ("", "RECORD", "SOURCES.txt", "installed-files.txt", "METADATA", "PKG-INFO"):
+            try:
+                stat = os.stat(os.path.join(folder, name))
+                digest.update(f"{name} {stat.st_size} {stat.st_mtime_ns}\n".encode())
+            except OSError:
+                digest.update(f"{name} -\n".encode())
+    return digest.hexdigest()
+
+
+def write_report(report, original_path):
+    """binary_report.py on the executable just built, as its own process would run it (the same sys.path). The
+    last report is kept in the spec's work folder and used again while its report_key is unchanged (an unchanged
+    rebuild gives the same bytes)."""
+    output, service, executable, cache_file = report
+    if not os.path.isfile(executable):
+        return
+    partial = f"{output}.{os.getpid()}.tmp"
+    try:
+        sys.path[:] = original_path
+        import binary_report
+
+        key = report_key(executable, service, binary_report.__file__)
+        try:
+            with open(cache_file, encoding="utf-8") as handle:
+                cached = json.load(handle)
+        except (OSError, ValueError):
+            cached = {}
+        if key is not None and cached.get("key") == key and isinstance(cached.get("report"), dict):
+            with open(partial, "w", encoding="utf-8") as handle:
+                json.dump(cached["report"], handle)
+        else:
+            with open(partial, "w", encoding="utf-8") as handle, contextlib.redirect_stdout(handle):
+                binary_report.main(executable, service)
+            if key is not None:
+                with open(partial, encoding="utf-8") as handle:
+                    made = json.load(handle)
+                os.makedirs(os.path.dirname(cache_file), exist_ok=True)
+                with open(f"{cache_file}.{os.getpid()}.tmp", "w", encoding="utf-8") as handle:
+                    json.dump({"key": key, "report": made}, handle)
+                os.replace(f"{cache_file}.{os.getpid()}.tmp", cache_file)
+        os.replace(partial, output)
+    except Exception as error:  # noqa: BLE001 - the report is then made by its own process, as before
+        say(f"size report not made in the build process ({error}); it runs on its own.")
+        with contextlib.suppress(OSError):
+            os.remove(partial)
+
+
 def main():
+    original_path = list(sys.path)
     cache_dir, arguments = sys.argv[1], sys.argv[2:]
+    report = None
+    if arguments[:1] == ["--stigmer-report"]:
+        report, arguments = arguments[1:5], arguments[5:]
     used = set()
     version = pyinstaller_version()
     reuse = None
@@ -150,6 +223,8 @@ def main():
         reuse.write_records()
     if cache_on:
         prune(cache_dir, used)
+    if report:
+        write_report(report, original_path)
 
 
 if __name__ == "__main__":

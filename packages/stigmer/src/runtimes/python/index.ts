@@ -18,11 +18,16 @@ import { binaryNameFromSpec, layoutOfSpec, looksLikePyInstallerSpec, smokePropos
 import { missingModuleHint, verifyPythonBinary } from './verify/verify';
 import { pythonDependencies } from './project/graph-edges';
 import { pyprojectDetection } from './project/pyproject-projects';
-import { pythonReport } from './pyinstaller/report';
+import { PythonReportInput, pythonReport } from './pyinstaller/report';
 
 /** PyInstaller's work folder for a service: build/ beside its sources, kept between builds. */
 function workPath(project: ProjectRef): string {
   return path.join(project.absRoot, 'build');
+}
+
+/** The last size report and what it was made from, in the spec's own work folder: --clean and a failed build remove it. */
+function reportCache(project: ProjectRef, specFile: string): string {
+  return path.join(workPath(project), specFile.replace(/\.spec$/, ''), 'stigmer-report-cache.json');
 }
 
 /** Where the service's own and local packages live (absolute), as the spec puts them on the path. */
@@ -168,6 +173,9 @@ export const pythonRuntime: BinaryRuntime = {
     if (unknownLayout) throw new StigmerError(`${spec.specFile} says LAYOUT = "${unknownLayout}": use "onefile" or "onedir".`);
     // A uv environment is shared by the members of a uv workspace: held from the sync to PyInstaller's end.
     const metadata = readPythonProject((file) => diskFiles(project.absRoot).read(file), { files: diskFiles(project.workspaceRoot), projectRoot: project.root });
+    // A one-file binary's size report is made by the build's own Python process, right after PyInstaller.
+    const reportFile = path.join(workPath(project), '.stigmer-report.json');
+    await fs.remove(reportFile);
     const environment = await withUvEnvironmentLock(project, metadata, async () => {
       const resolved = await resolvePythonEnvironment(project, {
         python: options.python as string | undefined,
@@ -185,16 +193,19 @@ export const pythonRuntime: BinaryRuntime = {
         timeoutMs: request.timeoutMs,
         verbose: options.verbose === true,
         sourceRoots: sourceRoots(project, resolved.metadata),
+        ...(spec.layout === 'onedir' ? {} : { report: { output: reportFile, service: project.name, executable: path.join(request.stagingDir, executableName(spec.binaryName)), cache: reportCache(project, spec.specFile) } }),
       });
       return resolved;
     });
     const built = await builtBinary(request);
+    const measured = (await fs.readJson(reportFile).catch(() => undefined)) as PythonReportInput['measured'];
+    await fs.remove(reportFile);
     return {
       binaries: [{ ...built, ...hostTarget() }],
       version: (options.version as string | undefined) ?? environment.metadata.version ?? '0.0.0',
       runtimeVersions: { python: environment.pythonVersion, pyinstaller: environment.pyinstallerVersion },
       // The size report reads the binary with the PyInstaller and the distributions of this environment.
-      reportInput: { python: environment.python },
+      reportInput: { python: environment.python, ...(measured ? { measured } : {}) } satisfies PythonReportInput,
     };
   },
 

@@ -14,6 +14,7 @@ import { installLocked, installPinnedRequirements, MANAGED_UV_VERSION, pinSource
 import { PythonProjectMetadata, readPythonProject } from '../project/project-metadata';
 import { poetryMajorVersion } from './relock';
 import { pythonOptionCommand } from './toolchain-key';
+import { InterpreterFacts, probeInterpreter, ProbeOutcome, probeStampFile } from './interpreter-probe';
 
 import { PYINSTALLER_VERSION } from '../pyinstaller/pyinstaller';
 
@@ -97,6 +98,7 @@ export async function resolvePythonEnvironment(project: ProjectRef, options: Env
   const log = options.log ?? (() => undefined);
   let python: string;
   let venvDir: string | undefined;
+  let probed: ProbeOutcome | undefined;
   switch (kind) {
     case 'interpreter':
       python = pythonOptionCommand(options.python as string, project.workspaceRoot);
@@ -115,9 +117,9 @@ export async function resolvePythonEnvironment(project: ProjectRef, options: Env
       break;
     default:
       venvDir = managedVenvDir(project);
-      python = await ensureManagedVenv(project, metadata, venvDir, log);
+      ({ python, probed } = await ensureManagedVenv(project, metadata, venvDir, log));
   }
-  const versions = await probeVersions(python, kind, project);
+  const versions = checkedVersions(probed ?? (await probeInterpreter(python, project.workspaceRoot)), python, kind, project);
   if (!satisfiesPythonConstraint(versions.python, metadata.pythonConstraint)) {
     throw new StigmerError(
       `Python ${versions.python} does not satisfy ${project.name}'s python constraint '${metadata.pythonConstraint}': install a matching Python and set the build-binary option "python" to it.`,
@@ -132,10 +134,10 @@ async function toolInterpreter(tool: 'poetry' | 'uv', project: ProjectRef): Prom
   return stdout.trim().split(/\r?\n/).pop() as string;
 }
 
-async function probeVersions(python: string, kind: EnvironmentKind, project: ProjectRef): Promise<{ python: string; pyinstaller: string }> {
-  const result = await run(python, ['-c', 'import sys; print(sys.version.split()[0]); import PyInstaller; print(PyInstaller.__version__)']);
-  const [pythonVersion, pyinstaller] = result.stdout.trim().split(/\r?\n/);
-  if (result.exitCode !== 0 || !pyinstaller) {
+function checkedVersions(probed: ProbeOutcome, python: string, kind: EnvironmentKind, project: ProjectRef): { python: string; pyinstaller: string } {
+  const facts: Partial<InterpreterFacts> = probed.ran ? probed.facts : {};
+  const { python: pythonVersion, pyinstaller } = facts;
+  if (!pythonVersion || !pyinstaller) {
     if (!pythonVersion) throw new StigmerError(`the Python interpreter ${python} does not run: check the "python" option or the ${kind} environment.`);
     const fix =
       kind === 'poetry'
@@ -225,7 +227,7 @@ async function syncUv(project: ProjectRef, metadata: PythonProjectMetadata, log:
  * once. It is reused while its fingerprint (dependency files of the service and its local libraries, base
  * Python, pins, stigmer version) is unchanged; the stamp is written last, so an interrupted install is redone.
  */
-async function ensureManagedVenv(project: ProjectRef, metadata: PythonProjectMetadata, venvDir: string, log: (m: string) => void): Promise<string> {
+async function ensureManagedVenv(project: ProjectRef, metadata: PythonProjectMetadata, venvDir: string, log: (m: string) => void): Promise<{ python: string; probed?: ProbeOutcome }> {
   const base = basePython();
   const baseVersion = await run(base, ['-c', 'import sys, platform; print(sys.version, platform.machine())']).catch(() => {
     throw new StigmerError(`${base} was not found: install Python 3 (3.8 to 3.14), or set the build-binary option "python" to an interpreter that has PyInstaller.`);
@@ -241,25 +243,30 @@ async function ensureManagedVenv(project: ProjectRef, metadata: PythonProjectMet
   const fingerprint = venvFingerprint(project, metadata, [baseVersion.stdout.trim(), ...installArgs]);
   const python = process.platform === 'win32' ? path.join(venvDir, 'Scripts', 'python.exe') : path.join(venvDir, 'bin', 'python');
   const stampFile = path.join(venvDir, '.stigmer-stamp');
-  const upToDate = async () => {
+  // The probe that proves the environment alive (PyInstaller imports) also gives the versions the build reports.
+  const upToDate = async (): Promise<ProbeOutcome | undefined> => {
     const stamp = await fs.readFile(stampFile, 'utf8').catch(() => '');
-    if (stamp !== fingerprint || !(await fs.pathExists(python))) return false;
-    const alive = await run(python, ['-c', 'import PyInstaller']).catch(() => undefined);
-    if (alive?.exitCode !== 0) log('the managed environment is damaged: recreating it');
-    return alive?.exitCode === 0;
+    if (stamp !== fingerprint || !(await fs.pathExists(python))) return undefined;
+    const probed = await probeInterpreter(python, project.workspaceRoot);
+    if (probed.ran && probed.facts.pyinstaller) return probed;
+    log('the managed environment is damaged: recreating it');
+    return undefined;
   };
-  const reuse = () => {
+  const reuse = (probed: ProbeOutcome) => {
     log(`reusing ${path.relative(project.workspaceRoot, venvDir)}`);
-    return python;
+    return { python, probed };
   };
-  if (await upToDate()) return reuse();
+  const current = await upToDate();
+  if (current) return reuse(current);
   // One install at a time per workspace: services that share a local library would otherwise race on
   // the *.egg-info pip writes into that library's sources.
   return withFileLock(path.join(path.dirname(venvDir), '.install-lock'), async () => {
     // Checked again under the lock: a parallel build of the same service may have made it while we waited.
-    if (await upToDate()) return reuse();
+    const madeMeanwhile = await upToDate();
+    if (madeMeanwhile) return reuse(madeMeanwhile);
     log(`creating ${path.relative(project.workspaceRoot, venvDir)} (python3 -m venv, ${source === 'unpinned' || source === 'requirements' ? 'pip install' : `install from ${source}`})`);
     await fs.remove(venvDir);
+    await fs.remove(probeStampFile(project.workspaceRoot, python));
     await fs.ensureDir(path.dirname(venvDir));
     await runChecked(base, ['-m', 'venv', venvDir], 'creating the managed virtual environment');
     if (source === 'poetry.lock' || source === 'uv.lock') {
@@ -273,7 +280,7 @@ async function ensureManagedVenv(project: ProjectRef, metadata: PythonProjectMet
       });
     }
     await fs.writeFile(stampFile, fingerprint);
-    return python;
+    return { python };
   });
 }
 

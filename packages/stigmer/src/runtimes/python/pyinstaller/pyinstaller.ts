@@ -29,6 +29,8 @@ export interface PyInstallerRun {
   verbose?: boolean;
   /** Folders of the service's own and local packages: a module there that does not compile fails the build. */
   sourceRoots?: string[];
+  /** A one-file build's size report, made by the driver after the build (binary_report.py) into `output`. */
+  report?: { output: string; service: string; executable: string; cache: string };
 }
 
 /** PyInstaller's own cache (stripped binaries) for one project, inside its work folder. */
@@ -53,6 +55,7 @@ export async function runPyInstaller(request: PyInstallerRun): Promise<void> {
   const args = [
     helperScript('run_pyinstaller.py'),
     path.join(request.workPath, '.stigmer-archive-cache'),
+    ...(request.report ? ['--stigmer-report', request.report.output, request.report.service, request.report.executable, request.report.cache] : []),
     '--noconfirm',
     '--log-level',
     'INFO',

@@ -1,8 +1,25 @@
+import * as fs from 'fs-extra';
 import { helperScript } from './pyinstaller';
 import { StigmerError } from '../../../utils/errors';
 import { lastLines, run } from '../../../utils/process';
 import type { ReportRequest } from '../../types';
 import type { ReportItem, RuntimeReport } from '../../../report/types';
+
+type BinaryReportOutput = { items: ReportItem[]; measuredSize: number; basis: string };
+
+/** What a Python build hands its report: the interpreter that built it, and what the build's driver measured already. */
+export interface PythonReportInput {
+  python?: string;
+  /** binary_report.py's output, made by run_pyinstaller.py right after a one-file build (no second Python process). */
+  measured?: BinaryReportOutput;
+}
+
+async function measure(python: string | undefined, service: string, cwd: string, binaryPath: string, binaryName: string): Promise<BinaryReportOutput> {
+  if (!python) throw new StigmerError('the build did not say which Python built it');
+  const result = await run(python, [helperScript('binary_report.py'), binaryPath, service], { cwd });
+  if (result.exitCode !== 0) throw new StigmerError(`binary_report.py failed on ${binaryName}: ${lastLines(result.stderr || result.stdout, 1)}`);
+  return JSON.parse(result.stdout) as BinaryReportOutput;
+}
 
 /**
  * What a PyInstaller binary holds, by distribution: read from the binary itself (its CArchive and PYZ, so every
@@ -10,11 +27,10 @@ import type { ReportItem, RuntimeReport } from '../../../report/types';
  * distribution whose RECORD lists it (binary_report.py).
  */
 export async function pythonReport({ project, spec, binary, build }: ReportRequest): Promise<RuntimeReport> {
-  const python = (build.reportInput as { python?: string } | undefined)?.python;
-  if (!python) throw new StigmerError('the build did not say which Python built it');
-  const result = await run(python, [helperScript('binary_report.py'), binary.path, project.name], { cwd: project.absRoot });
-  if (result.exitCode !== 0) throw new StigmerError(`binary_report.py failed on ${spec.binaryName}: ${lastLines(result.stderr || result.stdout, 1)}`);
-  const data = JSON.parse(result.stdout) as { items: ReportItem[]; measuredSize: number; basis: string };
+  const input = build.reportInput as PythonReportInput | undefined;
+  // The driver's figures stand only for the very file it read (same size); anything else is measured again.
+  const measuredHere = input?.measured && input.measured.measuredSize === (await fs.stat(binary.path)).size ? input.measured : undefined;
+  const data = measuredHere ?? (await measure(input?.python, project.name, project.absRoot, binary.path, spec.binaryName));
   return {
     items: data.items,
     measuredSize: data.measuredSize,
