@@ -130,4 +130,17 @@ describe('Python incremental builds: the analysis reused when no import changed 
       fs.removeSync(dist);
     }
   });
+
+  it('noarchive=True in the spec (modules shipped as .pyc files, no PYZ): the fast path refused, an edit with its old mtime put back is in the binary', () => {
+    const spec = `${service}/agent-runner.spec`;
+    edit(spec, 'noarchive=False,', 'noarchive=True,');
+    build('--skip-nx-cache');
+    const { mtime } = fs.statSync(ws.path(cli));
+    edit(cli, '["edited twice"]', '["edited with noarchive"]');
+    fs.utimesSync(ws.path(cli), mtime, mtime);
+    // Reused, this analysis would ship the .pyc compiled before the edit: nothing tracks the content of modules outside a PYZ.
+    const again = build('--skip-nx-cache');
+    expect(again.output).toContain('stigmer: full analysis: noarchive=True in the spec');
+    expect(runIsolated()).toEqual(['hello from agent-runner (echo)', 'GRAPH READY', 'edited with noarchive']);
+  });
 });

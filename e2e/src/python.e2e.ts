@@ -171,7 +171,7 @@ describe('Python service → one binary (e2e)', () => {
     if (process.env.STIGMER_DOCS_SCREENSHOT === '1') fs.copyFileSync(screenshot, path.join(REPO_ROOT, 'docs', 'report-agent-runner.png'));
   });
 
-  it('the one-file binary is stripped, and does its real work from an empty folder with an empty environment', () => {
+  it("the one-file binary is stripped, carries stigmer's lazy inspect run-time hook, and does its real work from an empty folder with an empty environment", () => {
     const copyFolder = emptyFolder('onefile');
     const libFolder = emptyFolder('libpython');
     try {
@@ -191,6 +191,10 @@ describe('Python service → one binary (e2e)', () => {
       expect(inside.map((file) => path.basename(file))).toEqual([path.basename(original)]);
       expect(symbolSections(inside[0])).toEqual([]);
       expect(fs.statSync(inside[0]).size).toBeLessThan(fs.statSync(original).size);
+
+      // The spec swapped PyInstaller's inspect run-time hook for stigmer's (docs/python.md, "Start-up"); its code is in the archive.
+      const [hook] = extractPyInstallerMembers(python, ws.path(binary), 'pyi_rth_inspect', libFolder);
+      expect(fs.readFileSync(hook).includes('_stigmer_lazy_inspect_hook')).toBe(true);
     } finally {
       fs.removeSync(copyFolder);
       fs.removeSync(libFolder);

@@ -327,6 +327,8 @@ class AnalysisReuse:
 
         if record is None:
             return "full", "no record of the last analysis in the work folder", None
+        if analysis.noarchive:  # the modules ship as .pyc files: no PYZ to take unchanged code from
+            return "full", "noarchive=True in the spec", None
         for key, what in (("format", "stigmer"), ("pyinstaller", "PyInstaller"), ("python", "Python"), ("executable", "the build environment"),
                           ("spec", os.path.basename(CONF["spec"])), ("hooks", "a user hook"), ("distributions", "the installed distributions"),
                           ("strip", "strip on PATH"), ("cachedir", "PyInstaller's library cache")):

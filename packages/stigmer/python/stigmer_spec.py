@@ -11,6 +11,7 @@ As a program (the service's interpreter runs it, so it sees the environment that
                                                      -> JSON {"distributions": [...], "files": [...]}: what a traced
                                                         command's own tools install (see test_tool_files)
 """
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -18,6 +19,9 @@ import re
 import sys
 
 HOOKS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hooks")
+LAZY_INSPECT_HOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtime_hooks", "pyi_rth_inspect_lazy.py")
+# PyInstaller's pyi_rth_inspect.py as lazy_inspect_hook knows it (sha256; PyInstaller 6.22.3): another is kept.
+KNOWN_INSPECT_HOOKS = {"e9db311f97b750a30a422e0bf2bdcff7514da67cd35b0f6189ad786956ff1abc"}
 
 _MODULE_FILE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(\.py|\..*\.(so|pyd)|\.(so|pyd))$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -105,6 +109,28 @@ def put_on_path(folders):
             sys.path.remove(folder)
         sys.path.insert(0, folder)
     return folders
+
+
+def lazy_inspect_hook(scripts):
+    """The spec's scripts (Analysis.scripts) with PyInstaller's pyi_rth_inspect run-time hook, which imports
+    inspect and zipfile at every start (30-45 ms), replaced by stigmer's, which gives inspect the same
+    getsourcefile only when the program imports it. Only over the hook stigmer knows, by its content: another
+    one is kept, said in one line."""
+    result = []
+    for name, source, kind in scripts:
+        if name == "pyi_rth_inspect" and kind == "PYSOURCE":
+            digest = None
+            try:
+                with open(source, "rb") as handle:
+                    digest = hashlib.sha256(handle.read()).hexdigest()
+            except OSError:
+                pass
+            if digest in KNOWN_INSPECT_HOOKS:
+                source = LAZY_INSPECT_HOOK
+            else:
+                print("stigmer: PyInstaller's pyi_rth_inspect is not the one stigmer replaces: kept (it imports inspect at every start).", file=sys.stderr)
+        result.append((name, source, kind))
+    return result
 
 
 def entry_script(entry, service_dir, workpath):

@@ -115,6 +115,87 @@ describe('stigmer_spec.py', () => {
     }
   });
 
+  it("swaps PyInstaller's inspect run-time hook for stigmer's lazy one only when it knows its content", () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-rthook-'));
+    try {
+      const known = path.join(work, 'pyi_rth_inspect.py');
+      fs.writeFileSync(known, 'import inspect\n');
+      const other = path.join(work, 'other', 'pyi_rth_inspect.py');
+      fs.outputFileSync(other, 'import inspect  # a newer PyInstaller\n');
+      const swap = (hook: string) => {
+        const code = [
+          'import hashlib, json, sys, stigmer_spec',
+          'stigmer_spec.KNOWN_INSPECT_HOOKS = {hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest()}',
+          'scripts = [("pyi_rth_inspect", sys.argv[2], "PYSOURCE"), ("pyi_rth_pkgutil", "/pyi/pyi_rth_pkgutil.py", "PYSOURCE"), ("main", "/svc/main.py", "PYSOURCE")]',
+          'print(json.dumps(stigmer_spec.lazy_inspect_hook(scripts)))',
+        ].join('\n');
+        const result = spawnSync('python3', ['-c', code, known, hook], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: path.dirname(helperScript('stigmer_spec.py')) } });
+        if (result.status !== 0) throw new Error(result.stderr);
+        return { scripts: JSON.parse(result.stdout) as string[][], stderr: result.stderr };
+      };
+      const lazy = helperScript('runtime_hooks/pyi_rth_inspect_lazy.py');
+      expect(swap(known)).toEqual({
+        scripts: [['pyi_rth_inspect', lazy, 'PYSOURCE'], ['pyi_rth_pkgutil', '/pyi/pyi_rth_pkgutil.py', 'PYSOURCE'], ['main', '/svc/main.py', 'PYSOURCE']],
+        stderr: '',
+      });
+      const kept = swap(other);
+      expect(kept.scripts[0]).toEqual(['pyi_rth_inspect', other, 'PYSOURCE']);
+      expect(kept.stderr).toContain("PyInstaller's pyi_rth_inspect is not the one stigmer replaces: kept");
+    } finally {
+      fs.removeSync(work);
+    }
+  });
+
+  it('the lazy inspect hook imports nothing at start, then gives inspect the getsourcefile of frozen code', () => {
+    // A frozen program's view: sys._MEIPASS with its base_library.zip, code objects with relative file names.
+    const meipass = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-meipass-'));
+    try {
+      const code = [
+        'import json, os, runpy, sys, zipfile',
+        'sys._MEIPASS = sys.argv[1]',
+        'with zipfile.ZipFile(os.path.join(sys._MEIPASS, "base_library.zip"), "w") as z: z.writestr("collections/__init__.pyc", b"")',
+        'runpy.run_path(sys.argv[2])',
+        'at_start = "inspect" in sys.modules',
+        'import inspect',
+        'def frozen(name):',
+        '    space = {}',
+        '    exec(compile("def f(): pass", name, "exec"), space)',
+        '    return space["f"]',
+        'inside = os.path.join(sys._MEIPASS, "svc", "api.py")',
+        'sys.modules["__main__"].__file__ = os.path.join(sys._MEIPASS, "main.py")',
+        'print(json.dumps({"at_start": at_start,',
+        '  "pyz": inspect.getsourcefile(frozen(os.path.join("svc", "api.py"))),',
+        '  "base_library": inspect.getsourcefile(frozen(os.path.join("collections", "__init__.py"))),',
+        '  "main": inspect.getsourcefile(frozen("main.py")),',
+        '  "absolute_inside": inspect.getsourcefile(frozen(inside)),',
+        '  "elsewhere": inspect.getsourcefile(json.dumps),',
+        '  "loader": type(inspect.__loader__).__name__, "spec_loader": type(inspect.__spec__.loader).__name__,',
+        '  "finders": [getattr(f, "__name__", type(f).__name__) for f in sys.meta_path]}))',
+      ].join('\n');
+      const result = spawnSync('python3', ['-c', code, meipass, helperScript('runtime_hooks/pyi_rth_inspect_lazy.py')], { encoding: 'utf8' });
+      if (result.status !== 0) throw new Error(result.stderr);
+      const seen = JSON.parse(result.stdout);
+      const json = spawnSync('python3', ['-c', 'import json, inspect; print(inspect.getsourcefile(json.dumps))'], { encoding: 'utf8' }).stdout.trim();
+      expect(seen).toEqual({
+        at_start: false,
+        pyz: path.join(meipass, 'svc', 'api.py'),
+        base_library: path.join(meipass, 'base_library.zip', 'collections', '__init__.pyc'),
+        main: path.join(meipass, 'main.py'),
+        absolute_inside: path.join(meipass, 'svc', 'api.py'),
+        elsewhere: json,
+        // inspect keeps its real loader, and the hook's finder is gone once inspect is imported.
+        loader: 'SourceFileLoader',
+        spec_loader: 'SourceFileLoader',
+        finders: expect.not.arrayContaining(['InspectFinder']),
+      });
+      // inspect already imported when the hook runs: patched at once.
+      const eager = spawnSync('python3', ['-c', `import inspect, runpy, sys; sys._MEIPASS = sys.argv[1]; runpy.run_path(sys.argv[2]); print(inspect.getsourcefile.__qualname__)`, meipass, helperScript('runtime_hooks/pyi_rth_inspect_lazy.py')], { encoding: 'utf8' });
+      expect(eager.stdout.trim()).toMatch(/frozen_getsourcefile\.<locals>\.getsourcefile$/);
+    } finally {
+      fs.removeSync(meipass);
+    }
+  });
+
   it('ships its hooks folder with the temporalio sandbox hook', () => {
     const hooks = python('import stigmer_spec; print(stigmer_spec.HOOKS_DIR)').trim();
     expect(fs.readFileSync(path.join(hooks, 'hook-temporalio.worker.workflow_sandbox.py'), 'utf8')).toContain('"temporalio.worker.workflow_sandbox._in_sandbox"');
