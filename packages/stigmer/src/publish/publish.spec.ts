@@ -20,6 +20,8 @@ interface Server {
   accessKey: string;
   secretKey: string;
   region: string;
+  /** Stops a private server; a no-op on CI's shared one. */
+  stop: () => void;
 }
 
 let server: Server;
@@ -33,7 +35,11 @@ beforeAll(async () => {
   process.env.AWS_SECRET_ACCESS_KEY = server.secretKey;
   scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-publish-'));
 });
-afterAll(() => fs.removeSync(scratch));
+afterAll(() => {
+  fs.removeSync(scratch);
+  // A private server (no CI server running) would outlive the jest worker, which exits without 'exit' handlers.
+  server?.stop();
+});
 
 function plainClient(): S3Client {
   return new S3Client({ endpoint: server.endpoint, region: server.region, forcePathStyle: true, credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey } });
