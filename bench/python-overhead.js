@@ -9,7 +9,7 @@ const path = require('node:path');
 const os = require('node:os');
 const { execFileSync } = require('node:child_process');
 const fs = require('fs-extra');
-const { Workspace, REPO_ROOT } = require('../scripts/test-workspace');
+const { Workspace } = require('../scripts/test-workspace');
 const { median, s, printTable, nxRunDuration } = require('./report');
 
 const argv = process.argv.slice(2);
@@ -58,34 +58,19 @@ const plugins = { before: unpack(beforeTgz), after: unpack(afterTgz) };
 const ws = Workspace.create('overhead');
 process.env.PYINSTALLER_CONFIG_DIR = `${ws.root}-pyinstaller`;
 try {
-  ws.addExamplePythonService();
-  ws.mustNx(['g', 'stigmer:init']);
-  ws.mustNx(['g', 'stigmer:binary-spec', '--project', 'agent-runner']);
-  ws.commit('example');
+  const service = addExample(ws);
   ws.mustNx(['run', 'agent-runner:build-binary', '--skip-nx-cache']);
-  const service = 'services/agent-runner';
   const cli = `${service}/agent_runner/cli.py`;
-  const python = ws.path('.stigmer', 'venvs', 'agent-runner', 'bin', 'python');
   const example = measure(
     ws,
     plugins,
     'agent-runner',
     () => ws.write(cli, ws.read(cli).replace('    agent = yaml.safe_load(definition)\n', `    agent = yaml.safe_load(definition)\n    bench_edit = ${Date.now()}\n`)),
-    () =>
-      ws.mustRun(python, ['-m', 'PyInstaller', '--noconfirm', '--clean', '--distpath', ws.path('bench-dist'), '--workpath', ws.path('bench-build'), ws.path(service, 'agent-runner.spec')], {
-        PYTHONPATH: ws.path('node_modules', 'stigmer', 'python'),
-      }).ms,
+    () => pyinstallerByHand(ws),
   );
   print('examples/agent-runner', example);
   if (argv.includes('--stack')) {
-    const stack = 'services/agent-stack';
-    const fixtures = path.join(REPO_ROOT, 'e2e', 'fixtures', 'python-stack');
-    fs.copySync(path.join(fixtures, 'agent-stack'), ws.path(stack));
-    fs.copySync(path.join(fixtures, 'libs', 'agent-rpc'), ws.path('services/libs/agent-rpc'));
-    fs.writeJsonSync(ws.path(stack, 'project.json'), { name: 'agent-stack', root: stack });
-    fs.writeJsonSync(ws.path('services/libs/agent-rpc/project.json'), { name: 'agent-rpc', root: 'services/libs/agent-rpc' });
-    ws.mustNx(['g', 'stigmer:binary-spec', '--project', 'agent-stack']);
-    ws.commit('agent-stack');
+    const stack = addAgentStack(ws);
     ws.mustNx(['run', 'agent-stack:build-binary', '--skip-nx-cache']);
     const graph = `${stack}/agent_stack/graph.py`;
     const edit = () => ws.write(graph, ws.read(graph).replace('    last = state["messages"][-1].content\n', `    last = state["messages"][-1].content\n    bench_edit = ${Date.now()}\n`));

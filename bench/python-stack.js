@@ -2,20 +2,13 @@
 // in a local library, Redis, httpx, PyJWT, Authlib). Clean, incremental and cache-hit builds, where the time
 // of a build goes (environment, PyInstaller's analysis, bundling), size, and start-up against `python main.py`.
 // Only in the full `npm run bench` (it builds a 60 MB binary several times).
-const path = require('node:path');
 const fs = require('fs-extra');
-const { exec, REPO_ROOT } = require('../scripts/test-workspace');
+const { exec } = require('../scripts/test-workspace');
 const { median, s, mb, goal, timingRow, printTable, nxRunDuration, expectPath } = require('./report');
+const { addAgentStack } = require('./python-services');
 
 function benchPythonStack(ws, { runs }) {
-  const service = 'services/agent-stack';
-  const fixtures = path.join(REPO_ROOT, 'e2e', 'fixtures', 'python-stack');
-  fs.copySync(path.join(fixtures, 'agent-stack'), ws.path(service));
-  fs.copySync(path.join(fixtures, 'libs', 'agent-rpc'), ws.path('services/libs/agent-rpc'));
-  fs.writeJsonSync(ws.path(service, 'project.json'), { name: 'agent-stack', root: service });
-  fs.writeJsonSync(ws.path('services/libs/agent-rpc/project.json'), { name: 'agent-rpc', root: 'services/libs/agent-rpc' });
-  ws.mustNx(['g', 'stigmer:binary-spec', '--project', 'agent-stack']);
-  ws.commit('agent-stack');
+  const service = addAgentStack(ws);
 
   const samples = { first: [], clean: [], unchanged: [], incremental: [], hit: [], importAdded: [] };
   const task = { clean: [], unchanged: [], incremental: [], hit: [], importAdded: [] };

@@ -7,6 +7,7 @@ const fs = require('fs-extra');
 const { Workspace } = require('../scripts/test-workspace');
 const { median, s, mb, ratio, goal, timingRow, printTable, nxRunDuration, expectPath } = require('./report');
 const { benchPythonLayout } = require('./python-layout');
+const { addExample, pyinstallerByHand } = require('./python-services');
 
 const quick = process.argv.includes('--quick');
 const runs = quick ? 1 : Number(process.env.STIGMER_BENCH_RUNS ?? 3);
@@ -18,10 +19,7 @@ async function main() {
   // builds on the machine, and theirs from breaking the bench.
   process.env.PYINSTALLER_CONFIG_DIR = `${ws.root}-pyinstaller`;
   try {
-    ws.addExamplePythonService();
-    ws.mustNx(['g', 'stigmer:init']);
-    ws.mustNx(['g', 'stigmer:binary-spec', '--project', 'agent-runner']);
-    ws.commit('example');
+    addExample(ws);
     // Each sample: wall time of the whole command, and the task time Nx reports (without its own start-up).
     const samples = { first: [], clean: [], unchanged: [], incremental: [], hit: [], importAdded: [], byHand: [] };
     const task = { clean: [], unchanged: [], incremental: [], hit: [], importAdded: [] };
@@ -50,12 +48,8 @@ async function main() {
         ws.write(cli, `import ${['wave', 'colorsys', 'sched', 'bdb', 'cmd'][i % 5]}\n${ws.read(cli)}`);
         samples.importAdded.push(expectPath(nx(['run', 'agent-runner:build-binary'], 'importAdded'), 'full analysis').ms);
       }
-      // The same spec and environment, PyInstaller by hand (clean), for the plugin's overhead. A stigmer spec
-      // imports the plugin's stigmer_spec.py, as its first line tells a user who runs PyInstaller by hand.
-      const byHandEnv = { PYTHONPATH: ws.path('node_modules', 'stigmer', 'python') };
-      samples.byHand.push(
-        ws.mustRun(python, ['-m', 'PyInstaller', '--noconfirm', '--clean', '--distpath', ws.path('bench-dist'), '--workpath', ws.path('bench-build'), ws.path(service, 'agent-runner.spec')], byHandEnv).ms,
-      );
+      // The same spec and environment, PyInstaller by hand (clean), for the plugin's overhead.
+      samples.byHand.push(pyinstallerByHand(ws));
     }
     // Another machine restoring from the self-hosted remote cache: the local cache is emptied each time.
     const { spawn } = require('node:child_process');
