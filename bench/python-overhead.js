@@ -11,6 +11,7 @@ const { execFileSync } = require('node:child_process');
 const fs = require('fs-extra');
 const { Workspace } = require('../scripts/test-workspace');
 const { median, s, printTable, nxRunDuration } = require('./report');
+const { addExample, addAgentStack, pyinstallerByHand } = require('./python-services');
 
 const argv = process.argv.slice(2);
 const [beforeTgz, afterTgz] = argv.filter((a) => a.endsWith('.tgz'));
