@@ -5,6 +5,8 @@
 // Example rows (bench/run.js's): clean build, unchanged rebuild without the Nx cache, a function body edited,
 // each in Nx task time, and PyInstaller by hand on the same spec and environment. --stack adds the same rebuild
 // rows on the agent stack of bench/python-stack.js (minutes per clean build; no by-hand row there).
+// The spec is generated once, by the plugin installed in the workspace (this checkout's): a before-plugin that
+// lacks a helper that spec calls (e.g. stigmer_spec.lazy_inspect_hook, new in issue 20) fails its build.
 const path = require('node:path');
 const os = require('node:os');
 const { execFileSync } = require('node:child_process');
