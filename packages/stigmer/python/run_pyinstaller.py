@@ -5,7 +5,7 @@ PyInstaller recompresses every binary (libpython, extension modules) into the ex
 which is most of an incremental build's time. This driver memoises those compressed bytes in a folder keyed
 by the sha256 of the file's content, the compression level and the zlib version, so unchanged files are
 copied instead of recompressed. The bytes written are those PyInstaller would write: the same compressor,
-the same level, the same chunks.
+the same level, the same chunks. Members not in the cache are compressed ahead of the writer on every core.
 
 The cache replaces a private method of PyInstaller, so it is switched on only for the PyInstaller versions
 in PROVEN_VERSIONS (an e2e test builds the same spec with and without it and compares the bytes), and only
@@ -17,18 +17,23 @@ and the distributions' metadata are already loaded, instead of a second Python p
 
 Usage: python run_pyinstaller.py <cache dir> [--stigmer-report <json out> <service> <executable> <report cache>] <pyinstaller arguments...>
 """
+import concurrent.futures
 import contextlib
 import hashlib
 import inspect
 import json
 import os
 import sys
+import threading
 import zlib
 
 # PyInstaller versions whose output is byte-identical with and without the cache (e2e: bad-input.e2e.ts) and with
 # a reused analysis (e2e: python-incremental.e2e.ts).
 PROVEN_VERSIONS = ("6.22.3",)
 EXPECTED_PARAMETERS = ["self", "out_fp", "src_name", "dest_name", "typecode", "compress"]
+EXPECTED_INIT_PARAMETERS = ["self", "filename", "entries", "pylib_name"]
+# CArchiveWriter._write_entry writes these typecodes itself; every other one goes through _write_file.
+WRITTEN_BY_OTHER_BRANCHES = {"o", "d", "s", "s1", "s2", "m", "M", "n"}
 
 
 def say(message):
@@ -58,6 +63,42 @@ def compress_file(src_name, level):
     return b"".join(chunks)
 
 
+class Precompressor:
+    """Compresses the archive's members ahead of PyInstaller's writer, on every core: zlib and sha256 release the
+    GIL, so a one-file build's compression (level 9, most of its bundle phase) takes 1/cores of the time. The
+    writer still writes in its own order; it only waits for bytes another thread made. At most `window` members
+    are compressed ahead of it, which bounds the memory held to a few members."""
+
+    def __init__(self, sources, compress_one, workers):
+        self._order = list(dict.fromkeys(sources))
+        self._position = {source: index for index, source in enumerate(self._order)}
+        self._compress_one = compress_one
+        self._window = 2 * workers
+        self._submitted = 0
+        self._futures = {}
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers) if workers > 1 and self._order else None
+        if self._pool is not None:
+            self._submit_until(self._window)
+
+    def _submit_until(self, end):
+        while self._submitted < min(end, len(self._order)):
+            source = self._order[self._submitted]
+            self._futures[source] = self._pool.submit(self._compress_one, source)
+            self._submitted += 1
+
+    def take(self, source):
+        """(key, bytes) of one member, made ahead if it was in the list; otherwise made now."""
+        if self._pool is None or source not in self._position:
+            return self._compress_one(source)
+        self._submit_until(self._position[source] + 1 + self._window)
+        future = self._futures.pop(source, None)
+        return future.result() if future is not None else self._compress_one(source)
+
+    def close(self):
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 def install_compression_cache(cache_dir, used):
     """Patches PyInstaller's archive writer; returns True if the cache is on. `used` collects the keys read or written."""
     try:
@@ -65,8 +106,10 @@ def install_compression_cache(cache_dir, used):
         from PyInstaller.archive import writers
 
         original = writers.CArchiveWriter._write_file
+        original_init = writers.CArchiveWriter.__init__
         level = writers.CArchiveWriter._COMPRESSION_LEVEL
         parameters = list(inspect.signature(original).parameters)
+        init_parameters = list(inspect.signature(original_init).parameters)
     except (ImportError, AttributeError, TypeError, ValueError) as error:
         say(f"compression cache off: PyInstaller's archive writer is not as expected ({error}); PyInstaller runs unchanged.")
         return False
@@ -74,9 +117,36 @@ def install_compression_cache(cache_dir, used):
     if version not in PROVEN_VERSIONS:
         say(f"compression cache off: not proven byte-identical with PyInstaller {version} (proven: {', '.join(PROVEN_VERSIONS)}); PyInstaller runs unchanged.")
         return False
-    if parameters != EXPECTED_PARAMETERS:
-        say(f"compression cache off: PyInstaller {version} has an unexpected CArchiveWriter._write_file{tuple(parameters)}; PyInstaller runs unchanged.")
+    if parameters != EXPECTED_PARAMETERS or init_parameters != EXPECTED_INIT_PARAMETERS:
+        say(f"compression cache off: PyInstaller {version} has an unexpected CArchiveWriter._write_file{tuple(parameters)} or __init__{tuple(init_parameters)}; PyInstaller runs unchanged.")
         return False
+
+    def cached_or_compressed(src_name):
+        key = content_key(src_name, level)
+        cached = os.path.join(cache_dir, key)
+        try:
+            with open(cached, "rb") as handle:
+                return key, handle.read()
+        except FileNotFoundError:
+            pass
+        blob = compress_file(src_name, level)
+        os.makedirs(cache_dir, exist_ok=True)
+        partial = f"{cached}.{os.getpid()}.{threading.get_ident()}.tmp"
+        with open(partial, "wb") as handle:
+            handle.write(blob)
+        os.replace(partial, cached)
+        return key, blob
+
+    def __init__(self, filename, entries, pylib_name):
+        entries = list(entries)
+        # The members _write_entry hands to _write_file with compression on (every other typecode is written
+        # by its own branch).
+        members = [src for (_dest, src, compress, typecode) in entries if compress and typecode not in WRITTEN_BY_OTHER_BRANCHES]
+        self._stigmer_precompressor = Precompressor(members, cached_or_compressed, os.cpu_count() or 1)
+        try:
+            original_init(self, filename, entries, pylib_name)
+        finally:
+            self._stigmer_precompressor.close()
 
     def _write_file(self, out_fp, src_name, dest_name, typecode, compress=False):
         if not compress:
@@ -84,18 +154,8 @@ def install_compression_cache(cache_dir, used):
         # Anything unexpected before a byte is written hands the file to PyInstaller's own code.
         try:
             data_length = os.stat(src_name).st_size
-            key = content_key(src_name, level)
-            cached = os.path.join(cache_dir, key)
-            try:
-                with open(cached, "rb") as handle:
-                    blob = handle.read()
-            except FileNotFoundError:
-                blob = compress_file(src_name, level)
-                os.makedirs(cache_dir, exist_ok=True)
-                partial = f"{cached}.{os.getpid()}.tmp"
-                with open(partial, "wb") as handle:
-                    handle.write(blob)
-                os.replace(partial, cached)
+            precompressor = getattr(self, "_stigmer_precompressor", None)
+            key, blob = precompressor.take(src_name) if precompressor else cached_or_compressed(src_name)
         except Exception as error:  # noqa: BLE001 - the cache is an optimisation, never a reason to fail
             say(f"compression cache skipped for {os.path.basename(src_name)}: {error}")
             return original(self, out_fp, src_name, dest_name, typecode, compress=compress)
@@ -104,6 +164,7 @@ def install_compression_cache(cache_dir, used):
         out_fp.write(blob)
         return (data_offset, len(blob), data_length, 1, typecode, dest_name)
 
+    writers.CArchiveWriter.__init__ = __init__
     writers.CArchiveWriter._write_file = _write_file
     return True
 
