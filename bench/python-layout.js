@@ -85,7 +85,7 @@ function benchPythonLayout(ws, { runs, quick, onefileBuilds }) {
       programs.push([option.kind, option.program, []]);
     }
     for (const [, program, args] of programs) timed(program, args);
-    for (let i = 0; i < (quick ? 8 : 16); i++) {
+    for (let i = 0; i < (quick ? 20 : 30); i++) {
       for (let j = 0; j < programs.length; j++) {
         const [kind, program, args] = programs[(i + j) % programs.length];
         const run = timed(program, args);
@@ -93,11 +93,13 @@ function benchPythonLayout(ws, { runs, quick, onefileBuilds }) {
         cpu[kind].push(run.cpu);
       }
     }
-    const pythonStart = median(startup.python);
-    const pythonCpu = median(cpu.python);
-    const cpuCells = (kind) => [s(median(cpu[kind])), ratio(median(cpu[kind]), pythonCpu)];
+    // Each ratio is the median of the rounds' ratios (a program against python main.py of the same round): paired
+    // runs, so that a load that comes and goes moves both sides of a ratio alike.
+    const paired = (times, kind) => median(times[kind].map((value, i) => value / times.python[i])).toFixed(2);
+    const startupRow = (name, kind) => [...timingRow(name, startup[kind]), paired(startup, kind)];
+    const cpuCells = (kind) => [s(median(cpu[kind])), paired(cpu, kind)];
 
-    console.log(`\nPython layouts: examples/agent-runner, start-up median of ${startup.python.length} interleaved runs (these rows took ${s(Date.now() - started)})`);
+    console.log(`\nPython layouts: examples/agent-runner, start-up over ${startup.python.length} interleaved rounds, each ratio the median of the rounds' ratios (these rows took ${s(Date.now() - started)})`);
     const sizeRatio = ratio(stripped, unstripped);
     const archiveSize = fs.statSync(archive).size;
     printTable(['Python size (agent-runner)', 'size', 'ratio', 'goal'], [
@@ -105,14 +107,14 @@ function benchPythonLayout(ws, { runs, quick, onefileBuilds }) {
       ['one-folder .tar.gz (what ships) / one-file', mb(archiveSize), ratio(archiveSize, stripped), ''],
       [`one-folder unpacked (${onedirPasses ? 'passes test-binary' : 'FAILS test-binary'})`, mb(folderSize(path.join(unpacked, 'agent-runner'))), '', ''],
     ]);
-    const onefileRow = timingRow('one-file binary / python main.py', startup.onefile, pythonStart);
-    const onedirRow = timingRow(`one-folder, unpacked ${manifest.entrypoint} / python main.py`, startup.onedir, pythonStart);
+    const onefileRow = startupRow('one-file binary / python main.py', 'onefile');
+    const onedirRow = startupRow(`one-folder, unpacked ${manifest.entrypoint} / python main.py`, 'onedir');
     printTable(['start-up (--version)', 'median', 'min', 'max', 'ratio to python main.py', 'goal', 'CPU time, median', 'CPU ratio'], [
       [...onefileRow, goal(onefileRow[4], 2.5), ...cpuCells('onefile')],
       [...onedirRow, goal(onedirRow[4], 1.3), ...cpuCells('onedir')],
-      [...timingRow('one-file binary, STRIP = False / python main.py', startup.unstripped, pythonStart), '', ...cpuCells('unstripped')],
-      ...options.map((option) => [...timingRow(`${option.label} / python main.py`, startup[option.kind], pythonStart), '', ...cpuCells(option.kind)]),
-      [...timingRow('python main.py (the service\'s own Python)', startup.python, pythonStart), '', ...cpuCells('python')],
+      [...startupRow('one-file binary, STRIP = False / python main.py', 'unstripped'), '', ...cpuCells('unstripped')],
+      ...options.map((option) => [...startupRow(`${option.label} / python main.py`, option.kind), '', ...cpuCells(option.kind)]),
+      [...startupRow('python main.py (the service\'s own Python)', 'python'), '', ...cpuCells('python')],
     ]);
     if (options.length) {
       printTable(['option variant (built by hand from the generated spec)', 'what ships'], options.map((option) => [option.label, mb(option.size)]));
