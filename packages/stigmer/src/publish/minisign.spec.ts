@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'fs-extra';
@@ -79,4 +79,35 @@ describe('minisign format', () => {
     damaged[3] = 'c'.charCodeAt(0);
     expect(() => parseSecretKey(damaged.toString('base64'))).toThrow(/encrypted with a password: remove it with minisign -C -W/);
   });
+});
+
+describe('generateKeyPair', () => {
+  it('makes thousands of keys in each of four processes without hanging (Node 20 deadlocked in a JWK export)', async () => {
+    // Processes of their own with a timeout: a deadlock blocks the thread, so jest's own timeout never fires. With
+    // a small young generation, the old code (generateKeyPairSync, then a JWK export) hung in about two of three
+    // such processes, most within 200 keys; four of them all finish only if none hangs.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stigmer-keys-'));
+    try {
+      const bundle = path.join(dir, 'minisign.js');
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      require('esbuild').buildSync({ entryPoints: [path.join(__dirname, 'minisign.ts')], bundle: true, platform: 'node', outfile: bundle, logLevel: 'silent' });
+      const child = (index: number) => {
+        const progress = path.join(dir, `progress-${index}`);
+        const code = [
+          `const fs = require('node:fs'); const { generateKeyPair } = require(${JSON.stringify(bundle)}); const ids = new Set();`,
+          `for (let i = 0; i < 3000; i++) { ids.add(generateKeyPair().publicKey.toString('hex')); if (i % 100 === 0) fs.writeFileSync(${JSON.stringify(progress)}, String(i)); }`,
+          'console.log(ids.size);',
+        ].join('\n');
+        return new Promise<string>((resolve) => {
+          execFile(process.execPath, ['--max-semi-space-size=1', '-e', code], { encoding: 'utf8', timeout: 60_000 }, (error, stdout) => {
+            const at = fs.existsSync(progress) ? fs.readFileSync(progress, 'utf8') : '0';
+            resolve(error ? `hung or failed after ${at} keys (${error.signal ?? error.message})` : stdout.trim());
+          });
+        });
+      };
+      expect(await Promise.all([0, 1, 2, 3].map(child))).toEqual(['3000', '3000', '3000', '3000']);
+    } finally {
+      fs.removeSync(dir);
+    }
+  }, 120_000);
 });

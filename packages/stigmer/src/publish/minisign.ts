@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign as ed25519Sign, timingSafeEqual, verify as ed25519Verify } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, randomBytes, sign as ed25519Sign, timingSafeEqual, verify as ed25519Verify } from 'node:crypto';
 import { blake2b } from '@noble/hashes/blake2b';
 import { StigmerError } from '../utils/errors';
 
@@ -95,11 +95,16 @@ export function formatSecretKey(key: MinisignSecretKey): string {
   return `untrusted comment: minisign secret key ${keyIdHex(key.keyId)} (unencrypted)\n${body.toString('base64')}\n`;
 }
 
+/** An Ed25519 private key in PKCS#8 DER is this fixed prefix and the 32-byte seed (RFC 8410). */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
 export function generateKeyPair(): MinisignSecretKey {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const jwk = privateKey.export({ format: 'jwk' });
-  const seed = Buffer.from(jwk.d as string, 'base64url');
-  const pub = Buffer.from(publicKey.export({ format: 'jwk' }).x as string, 'base64url');
+  // A random seed rather than generateKeyPairSync and a JWK export: on Node 20 a garbage collection during
+  // that export can deadlock the process for good (the export holds the key's lock, which the finalizer of the
+  // key-generation job then waits for); nx g stigmer:signing-key was seen hanging so.
+  const seed = randomBytes(32);
+  const privateKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const pub = createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).subarray(-32);
   return { keyId: randomBytes(8), secretKey: Buffer.concat([seed, pub]), publicKey: pub };
 }
 
