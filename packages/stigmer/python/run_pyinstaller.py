@@ -96,7 +96,9 @@ class Precompressor:
 
     def close(self):
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            for future in self._futures.values():  # members the writer never took (it failed): not started, not made
+                future.cancel()
+            self._pool.shutdown(wait=True)  # Python 3.8 has no cancel_futures
 
 
 def install_compression_cache(cache_dir, used):
