@@ -219,6 +219,9 @@ describe('bad input and faults (e2e)', () => {
     const changed = probe('writers.CArchiveWriter._write_file = lambda self, out_fp, src_name, dest_name, typecode, compress=False, extra=None: None');
     expect(changed.stdout.trim()).toBe('False True');
     expect(changed.stderr.trim()).toMatch(/^stigmer: compression cache off: PyInstaller \S+ has an unexpected CArchiveWriter\._write_file\(.*'extra'\); PyInstaller runs unchanged\.$/);
+    const changedInit = probe('writers.CArchiveWriter.__init__ = lambda self, filename, entries, pylib_name, extra=None: None');
+    expect(changedInit.stdout.trim()).toBe('False True');
+    expect(changedInit.stderr.trim()).toMatch(/^stigmer: compression cache off: PyInstaller \S+ has an unexpected CArchiveWriter\.__init__\(.*'extra'\); PyInstaller runs unchanged\.$/);
     expect(probe('pass').stdout.trim()).toBe('True False');
   });
 

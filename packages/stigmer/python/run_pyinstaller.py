@@ -119,9 +119,10 @@ def install_compression_cache(cache_dir, used):
     if version not in PROVEN_VERSIONS:
         say(f"compression cache off: not proven byte-identical with PyInstaller {version} (proven: {', '.join(PROVEN_VERSIONS)}); PyInstaller runs unchanged.")
         return False
-    if parameters != EXPECTED_PARAMETERS or init_parameters != EXPECTED_INIT_PARAMETERS:
-        say(f"compression cache off: PyInstaller {version} has an unexpected CArchiveWriter._write_file{tuple(parameters)} or __init__{tuple(init_parameters)}; PyInstaller runs unchanged.")
-        return False
+    for method, found, expected in (("_write_file", parameters, EXPECTED_PARAMETERS), ("__init__", init_parameters, EXPECTED_INIT_PARAMETERS)):
+        if found != expected:
+            say(f"compression cache off: PyInstaller {version} has an unexpected CArchiveWriter.{method}{tuple(found)}; PyInstaller runs unchanged.")
+            return False
 
     def cached_or_compressed(src_name):
         key = content_key(src_name, level)
